@@ -27,6 +27,9 @@ type Report struct {
 	OK       bool      `json:"ok"`
 	Findings []Finding `json:"findings"`
 	Facts    *Facts    `json:"facts"`
+
+	// Context is the analysis the findings came from, for renderers; not serialised.
+	Context *Context `json:"-"`
 }
 
 // HasError reports whether any finding has severity error.

@@ -1,0 +1,327 @@
+package catalog
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tlsgate/tlsgate/pki"
+	"github.com/tlsgate/tlsgate/tlsdiag"
+)
+
+// chainHiddenBy are the causes that hide every chain and name finding: no chain was
+// judged, or the wrong certificate was judged.
+var chainHiddenBy = []string{NetworkUnreachable, NetworkTimeout, NotTLS, SNIDefaultCertificate}
+
+func problems(c *tlsdiag.Context, kinds ...pki.ProblemKind) []pki.Problem {
+	if c.Path == nil {
+		return nil
+	}
+	var out []pki.Problem
+	for _, p := range c.Path.Problems {
+		for _, k := range kinds {
+			if p.Kind == k {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func truststoreName(c *tlsdiag.Context) string {
+	switch {
+	case len(c.Expect.RootsFrom) > 0:
+		return strings.Join(c.Expect.RootsFrom, ", ")
+	case c.Expect.SystemRoots:
+		return "the system truststore"
+	}
+	return "the truststore"
+}
+
+func truststoreView(c *tlsdiag.Context) []string {
+	out := make([]string, 0, len(c.Expect.Roots))
+	for _, r := range c.Expect.Roots {
+		out = append(out, r.Subject.String())
+	}
+	return out
+}
+
+func sentView(c *tlsdiag.Context) []pki.Summary { return pki.SummarizeAll(c.Configured.Chain) }
+
+// sentOnlyLeaf reports whether the top of what the server sent is its leaf.
+func missingIsIntermediate(c *tlsdiag.Context, p pki.Problem) bool {
+	if p.FoundIn != "" {
+		return true
+	}
+	// The issuer was found nowhere: when the server sent only its leaf, the usual case is an
+	// omitted intermediate; when it sent CA certificates, the missing one is the root.
+	return p.Index == 0 || (p.Cert != nil && !p.Cert.IsCA)
+}
+
+func chainCauses() []tlsdiag.Cause {
+	return []tlsdiag.Cause{
+		{
+			ID:       TruststoreEmpty,
+			Title:    "The client's truststore is empty",
+			Severity: tlsdiag.SeverityError,
+			HiddenBy: chainHiddenBy,
+			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
+				if len(problems(c, pki.ProblemEmptyTruststore)) == 0 {
+					return nil
+				}
+				return &tlsdiag.Finding{
+					Detail:   fmt.Sprintf("%s holds no certificate, so no server certificate can be trusted.", truststoreName(c)),
+					Evidence: map[string]any{"truststore": c.Expect.RootsFrom, "serverChain": sentView(c)},
+					Fix: []string{
+						fmt.Sprintf("Upload the root CA of the server's chain (%s) to %s, and check that the target's <TrustStore> (or its reference) names that truststore.", c.Configured.Chain[len(c.Configured.Chain)-1].Issuer.String(), truststoreName(c)),
+					},
+				}
+			},
+		},
+		{
+			ID:       ChainIncomplete,
+			Title:    "The server does not send its intermediate certificate",
+			Severity: tlsdiag.SeverityError,
+			HiddenBy: append([]string{TruststoreEmpty}, chainHiddenBy...),
+			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
+				for _, p := range problems(c, pki.ProblemMissingIssuer) {
+					if !missingIsIntermediate(c, p) || c.Path.OK {
+						continue
+					}
+					ev := map[string]any{
+						"missingIssuer": p.MissingIssuer,
+						"issuedTo":      p.Cert.Subject.String(),
+						"serverChain":   sentView(c),
+						"truststore":    truststoreView(c),
+					}
+					if p.AKI != "" {
+						ev["authorityKeyId"] = p.AKI
+					}
+					if len(p.AIA) > 0 {
+						ev["aiaCaIssuers"] = p.AIA
+					}
+					where := ""
+					if len(p.AIA) > 0 {
+						where = fmt.Sprintf(" (it can be downloaded from %s)", p.AIA[0])
+					}
+					return &tlsdiag.Finding{
+						Detail: fmt.Sprintf("The server sent %d certificate(s) ending at %q, issued by %q, which it did not send and which %s does not hold.",
+							len(c.Configured.Chain), p.Cert.Subject.String(), p.MissingIssuer, truststoreName(c)),
+						Evidence: ev,
+						Fix: []string{
+							fmt.Sprintf("Preferred: configure the server to send its full chain, leaf then the intermediate %q (nginx: ssl_certificate pointing at leaf+intermediate in one file; Apache: SSLCertificateChainFile).", p.MissingIssuer),
+							fmt.Sprintf("Or add the intermediate %q%s to %s.", p.MissingIssuer, where, truststoreName(c)),
+						},
+					}
+				}
+				return nil
+			},
+		},
+		{
+			ID:       ChainWrongIntermediate,
+			Title:    "The server's chain does not link",
+			Severity: tlsdiag.SeverityError,
+			HiddenBy: append([]string{TruststoreEmpty}, chainHiddenBy...),
+			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
+				ps := problems(c, pki.ProblemNameLink, pki.ProblemSignatureLink, pki.ProblemNotCA)
+				if len(ps) == 0 || c.Path.OK {
+					return nil
+				}
+				var lines []string
+				for _, p := range ps {
+					lines = append(lines, p.Detail)
+				}
+				return &tlsdiag.Finding{
+					Detail:   strings.Join(lines, " "),
+					Evidence: map[string]any{"problems": problemView(ps), "serverChain": sentView(c)},
+					Fix: []string{
+						fmt.Sprintf("Configure the server to send the intermediate that issued its certificate %q (the one whose subject is %q and whose key signed the leaf), not another CA's.", c.Configured.Chain[0].Subject.String(), c.Configured.Chain[0].Issuer.String()),
+						"Check with: openssl verify -CAfile root.pem -untrusted intermediate.pem leaf.pem (or tlsgate cert verify).",
+					},
+				}
+			},
+		},
+		{
+			ID:       TruststoreMissingRoot,
+			Title:    "The truststore lacks the root of the server's chain",
+			Severity: tlsdiag.SeverityError,
+			HiddenBy: append([]string{TruststoreEmpty, ChainIncomplete, ChainWrongIntermediate}, chainHiddenBy...),
+			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
+				if c.Path == nil || c.Path.OK {
+					return nil
+				}
+				var root, detail string
+				ev := map[string]any{"serverChain": sentView(c), "truststore": truststoreView(c)}
+				if ps := problems(c, pki.ProblemUntrustedRoot); len(ps) > 0 {
+					p := ps[0]
+					root = p.Cert.Subject.String()
+					ev["root"] = pki.Summarize(p.Cert)
+					detail = fmt.Sprintf("The chain is complete and links up to %q (SHA-256 %s), which %s does not hold.", root, pki.Fingerprint(p.Cert), truststoreName(c))
+					if p.Index == 0 {
+						detail = fmt.Sprintf("The server's certificate %q is self-signed and %s does not hold it.", root, truststoreName(c))
+					}
+				} else {
+					for _, p := range problems(c, pki.ProblemMissingIssuer) {
+						if missingIsIntermediate(c, p) {
+							continue
+						}
+						root = p.MissingIssuer
+						ev["root"] = map[string]any{"subject": root, "authorityKeyId": p.AKI}
+						detail = fmt.Sprintf("The chain links up to %q, issued by the root %q, which %s does not hold.", p.Cert.Subject.String(), root, truststoreName(c))
+						break
+					}
+				}
+				if root == "" {
+					return nil
+				}
+				return &tlsdiag.Finding{
+					Detail:   detail + " (Java reports this as \"PKIX path building failed: unable to find valid certification path to requested target\".)",
+					Evidence: ev,
+					Fix: []string{
+						fmt.Sprintf("Add the root certificate %q to %s (Edge: POST /v1/organizations/ORG/environments/ENV/keystores/TRUSTSTORE/certs?alias=ALIAS with the PEM file; doctor: --truststore root.pem).", root, truststoreName(c)),
+						"Get the root from the backend's owner or its CA; check its fingerprint before trusting it.",
+					},
+				}
+			},
+		},
+		{
+			ID:       HostnameMismatch,
+			Title:    "The server's certificate is not valid for the host name",
+			Severity: tlsdiag.SeverityError,
+			HiddenBy: chainHiddenBy,
+			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
+				h := c.Host
+				if h == nil || h.OK {
+					return nil
+				}
+				var names []string
+				for _, n := range h.Checks {
+					names = append(names, n.Name)
+				}
+				return &tlsdiag.Finding{
+					Detail:   fmt.Sprintf("The client asked for %q; the certificate %q is valid for %s.", h.Host, c.Configured.Chain[0].Subject.String(), quoteList(names)),
+					Evidence: map[string]any{"host": h.Host, "names": h.Checks},
+					Fix: []string{
+						fmt.Sprintf("If the target's host is wrong, correct it to a name the certificate holds (%s) in the target endpoint's URL or target server.", quoteList(names)),
+						fmt.Sprintf("Otherwise reissue the server's certificate with %q as a subjectAltName DNS entry (the CN is ignored when SANs exist).", h.Host),
+						"Or, where the name cannot match, set <CommonName> in the target's SSLInfo to the name the certificate holds.",
+					},
+				}
+			},
+		},
+		{
+			ID:       CertExpired,
+			Title:    "A certificate of the server's chain has expired",
+			Severity: tlsdiag.SeverityError,
+			HiddenBy: chainHiddenBy,
+			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
+				return validityFinding(c, pki.ProblemExpired, "expired on", "Renew")
+			},
+		},
+		{
+			ID:       CertNotYetValid,
+			Title:    "A certificate of the server's chain is not yet valid",
+			Severity: tlsdiag.SeverityError,
+			HiddenBy: chainHiddenBy,
+			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
+				return validityFinding(c, pki.ProblemNotYetValid, "becomes valid on", "Check the clocks of the client and the server, or redeploy")
+			},
+		},
+		{
+			ID:       CertInsecureSignature,
+			Title:    "The server's chain uses an algorithm or key size the client refuses",
+			Severity: tlsdiag.SeverityError,
+			HiddenBy: chainHiddenBy,
+			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
+				ps := problems(c, pki.ProblemWeakSignature, pki.ProblemWeakKey)
+				if len(ps) == 0 {
+					return nil
+				}
+				var lines []string
+				for _, p := range ps {
+					lines = append(lines, p.Detail)
+				}
+				return &tlsdiag.Finding{
+					Detail:   strings.Join(lines, " "),
+					Evidence: map[string]any{"problems": problemView(ps)},
+					Fix:      []string{fmt.Sprintf("Reissue %q with a SHA-256 (or stronger) signature and an RSA key of at least %d bits or an ECDSA key.", ps[0].Cert.Subject.String(), c.Expect.Policy.MinRSA())},
+				}
+			},
+		},
+		{
+			ID:       ChainMisordered,
+			Title:    "The server sends its chain out of order or with extra certificates",
+			Severity: tlsdiag.SeverityWarning,
+			HiddenBy: chainHiddenBy,
+			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
+				ps := problems(c, pki.ProblemMisordered, pki.ProblemExtraCerts)
+				if len(ps) == 0 {
+					return nil
+				}
+				var lines []string
+				for _, p := range ps {
+					lines = append(lines, p.Detail)
+				}
+				return &tlsdiag.Finding{
+					Detail:   strings.Join(lines, " ") + " Lenient clients rebuild the path; strict ones fail.",
+					Evidence: map[string]any{"serverChain": sentView(c), "problems": problemView(ps)},
+					Fix:      []string{"Configure the server to send leaf first, then each issuer in order, and nothing else."},
+				}
+			},
+		},
+	}
+}
+
+func validityFinding(c *tlsdiag.Context, kind pki.ProblemKind, verb, action string) *tlsdiag.Finding {
+	ps := problems(c, kind)
+	if len(ps) == 0 {
+		return nil
+	}
+	p := ps[0]
+	role := "the server's certificate"
+	switch {
+	case p.Index > 0:
+		role = "the intermediate sent by the server"
+	case p.Index < 0:
+		role = "the trust anchor in " + truststoreName(c)
+	}
+	fix := fmt.Sprintf("%s %s %q and deploy it on the server.", action, role, p.Cert.Subject.String())
+	if p.Index < 0 {
+		fix = fmt.Sprintf("%s the trust anchor %q in %s.", action, p.Cert.Subject.String(), truststoreName(c))
+	}
+	return &tlsdiag.Finding{
+		Detail: fmt.Sprintf("%s %q %s %s (judged at %s).", capitalize(role), p.Cert.Subject.String(), verb,
+			p.Since.UTC().Format("2006-01-02 15:04:05 MST"), c.Now().UTC().Format("2006-01-02 15:04:05 MST")),
+		Evidence: map[string]any{"certificate": pki.Summarize(p.Cert), "position": p.Index, "at": c.Now().UTC()},
+		Fix:      []string{fix},
+	}
+}
+
+func problemView(ps []pki.Problem) []map[string]any {
+	out := make([]map[string]any, 0, len(ps))
+	for _, p := range ps {
+		m := map[string]any{"kind": p.Kind, "detail": p.Detail, "position": p.Index}
+		if p.Cert != nil {
+			m["subject"] = p.Cert.Subject.String()
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func quoteList(xs []string) string {
+	if len(xs) == 0 {
+		return "no name"
+	}
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, ", ")
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
