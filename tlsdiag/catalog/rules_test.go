@@ -114,7 +114,11 @@ func TestRules(t *testing.T) {
 		{name: "sni default certificate hides hostname", x: &tlsdiag.Expectations{ServerName: "backend.test", NoSNI: true, Roots: []*x509.Certificate{f.root.Cert}},
 			want: []string{SNIDefaultCertificate},
 			attempts: []*tlsdiag.Attempt{
-				func() *tlsdiag.Attempt { a := refusedByVerify(wrongName.Cert, f.inter.Cert); a.ServerName = ""; return a }(),
+				func() *tlsdiag.Attempt {
+					a := refusedByVerify(wrongName.Cert, f.inter.Cert)
+					a.ServerName = ""
+					return a
+				}(),
 				withSNI(completed(f.leaf.Cert, f.inter.Cert)),
 			}},
 		{name: "client cert missing", x: expect(f.root.Cert), want: []string{ClientCertMissing},
