@@ -481,4 +481,3 @@ func recordFloodServer(t *testing.T) string {
 		}
 	})
 }
-
