@@ -177,6 +177,8 @@ func (ch *ClientHello) readExtension(e Extension) bool {
 	case ExtSessionTicket:
 		ch.SessionTicket = true
 		s = nil // opaque ticket data
+	default:
+		s = nil // kept raw in Extensions
 	}
 	return ok && s.Empty()
 }

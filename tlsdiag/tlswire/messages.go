@@ -162,6 +162,8 @@ func (sh *ServerHello) readExtensionFields() error {
 			sh.SecureRenegotiation = true
 		case ExtExtendedMasterSecret:
 			sh.ExtendedMasterSecret = true // RFC 7627 §5.1: empty
+		default:
+			s = nil // kept raw in Extensions
 		}
 		if !ok || !s.Empty() {
 			return malformed(what, "bad %s extension", ExtensionName(e.Type))
@@ -353,6 +355,8 @@ func ParseCertificateRequest(msg []byte, version uint16) (*CertificateRequest, e
 				cr.SignatureSchemesCert, ok = readUint16List(&s)
 			case ExtCertificateAuthority:
 				cr.CertificateAuthorities, ok = readDistinguishedNames(&s)
+			default:
+				s = nil // kept raw in Extensions
 			}
 			if !ok || !s.Empty() {
 				return nil, malformed(what, "bad %s extension", ExtensionName(e.Type))

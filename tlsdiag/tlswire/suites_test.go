@@ -83,3 +83,113 @@ func TestSuiteByID(t *testing.T) {
 		})
 	}
 }
+
+func TestSuiteByName(t *testing.T) {
+	tests := []struct {
+		name string
+		want uint16
+	}{
+		{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 0xC02F},
+		{"tls_ecdhe_rsa_with_aes_128_gcm_sha256", 0xC02F},
+		{"ECDHE-RSA-AES128-GCM-SHA256", 0xC02F},
+		{"ecdhe-rsa-aes128-gcm-sha256", 0xC02F},
+		{" AES128-SHA ", 0x002F},
+		{"TLS_AES_256_GCM_SHA384", 0x1302},
+		{"SSL_RSA_WITH_3DES_EDE_CBC_SHA", 0x000A},
+		{"SSL_RSA_EXPORT_WITH_RC4_40_MD5", 0x0003},
+		{"EDH-RSA-DES-CBC3-SHA", 0x0016},
+		{"DHE-RSA-DES-CBC3-SHA", 0x0016},
+		{"TLS_PSK_DHE_WITH_AES_128_CCM_8", 0xC0AA},
+		{"TLS_DHE_PSK_WITH_AES_128_CCM_8", 0xC0AA},
+		{"TLS_FALLBACK_SCSV", 0x5600},
+	}
+	for _, tt := range tests {
+		s, ok := SuiteByName(tt.name)
+		if !ok || s.ID != tt.want {
+			t.Errorf("SuiteByName(%q) = 0x%04X, %v; want 0x%04X, true", tt.name, s.ID, ok, tt.want)
+		}
+	}
+	for _, name := range []string{"", "RC4", "TLS_NOT_A_SUITE", "ECDHE-RSA-AES128-GCM-SHA999"} {
+		if s, ok := SuiteByName(name); ok {
+			t.Errorf("SuiteByName(%q) = %s; want not found", name, s.Name)
+		}
+	}
+}
+
+func TestSuiteNamesUnique(t *testing.T) {
+	seen := make(map[string]uint16)
+	for _, s := range Suites() {
+		for _, n := range []string{s.Name, s.OpenSSLName} {
+			if n == "" {
+				continue
+			}
+			key := strings.ToUpper(n)
+			if id, dup := seen[key]; dup && id != s.ID {
+				t.Errorf("name %q used by 0x%04X and 0x%04X", n, id, s.ID)
+			}
+			seen[key] = s.ID
+		}
+		if got, ok := SuiteByName(s.Name); !ok || got.ID != s.ID {
+			t.Errorf("SuiteByName(%q) = 0x%04X, %v; want 0x%04X", s.Name, got.ID, ok, s.ID)
+		}
+	}
+}
+
+func TestSuitesFor(t *testing.T) {
+	tests := []struct {
+		version       uint16
+		has, hasNot   []uint16
+		atLeast, most int
+	}{
+		{VersionTLS13, []uint16{0x1301, 0x1302, 0x1303, 0x1304, 0x1305, 0xC0B0}, []uint16{0xC02F, 0x002F, 0x00FF, 0x5600}, 5, 20},
+		{VersionTLS12, []uint16{0xC02F, 0x002F, 0x000A, 0xCCA8, 0x00AE}, []uint16{0x1301, 0x00FF}, 300, 340},
+		{VersionTLS10, []uint16{0x002F, 0x000A, 0x0003, 0x00AE}, []uint16{0xC02F, 0x003C, 0x1301}, 100, 160},
+		{VersionSSL30, []uint16{0x002F, 0x0004, 0xC013}, []uint16{0x00AE, 0xC02F, 0x1301}, 100, 140},
+	}
+	for _, tt := range tests {
+		t.Run(VersionName(tt.version), func(t *testing.T) {
+			got := SuitesFor(tt.version)
+			if len(got) < tt.atLeast || len(got) > tt.most {
+				t.Errorf("len(SuitesFor) = %d; want %d to %d", len(got), tt.atLeast, tt.most)
+			}
+			ids := make(map[uint16]bool)
+			for _, s := range got {
+				ids[s.ID] = true
+			}
+			for _, id := range tt.has {
+				if !ids[id] {
+					t.Errorf("SuitesFor lacks %s", SuiteName(id))
+				}
+			}
+			for _, id := range tt.hasNot {
+				if ids[id] {
+					t.Errorf("SuitesFor has %s", SuiteName(id))
+				}
+			}
+		})
+	}
+	if got := SuitesFor(VersionTLS13); len(got) != len(SuiteIDs(got)) {
+		t.Errorf("SuiteIDs lost entries")
+	}
+}
+
+func TestSuiteName(t *testing.T) {
+	for id, want := range map[uint16]string{
+		0xC030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+		0x0A0A: "GREASE(0x0A0A)",
+		0x0060: "0x0060",
+	} {
+		if got := SuiteName(id); got != want {
+			t.Errorf("SuiteName(0x%04X) = %q; want %q", id, got, want)
+		}
+	}
+}
+
+func TestForwardSecret(t *testing.T) {
+	for id, want := range map[uint16]bool{0xC02F: true, 0x009E: true, 0x1301: true, 0x002F: false, 0xC031: false, 0x00A8: false} {
+		s, _ := SuiteByID(id)
+		if got := s.ForwardSecret(); got != want {
+			t.Errorf("%s.ForwardSecret() = %v; want %v", s.Name, got, want)
+		}
+	}
+}
