@@ -9,7 +9,7 @@ import (
 	"sync"
 	"syscall"
 
-	"golang.org/x/crypto/cryptobyte"
+	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
 )
 
 // readLimit caps the bytes read from the server in one attempt, so that a server streaming
@@ -37,10 +37,10 @@ type tapConn struct {
 	limited bool
 	in, out recordStream
 
-	clientHello *clientHelloInfo
-	serverHello *serverHelloInfo // the last ServerHello (not a HelloRetryRequest)
-	hrr         *serverHelloInfo
-	certRequest []byte // a plaintext (TLS 1.2) CertificateRequest body
+	clientHello *tlswire.ClientHello
+	serverHello *tlswire.ServerHello // the last ServerHello (not a HelloRetryRequest)
+	hrr         *tlswire.ServerHello
+	certRequest []byte // a plaintext (TLS 1.2 and earlier) CertificateRequest message
 }
 
 func newTapConn(c net.Conn) *tapConn {
@@ -91,27 +91,27 @@ func (t *tapConn) Write(p []byte) (int, error) {
 	return t.Conn.Write(p)
 }
 
-func (t *tapConn) serverMessage(typ uint8, body []byte) {
-	switch typ {
-	case 2: // ServerHello, RFC 8446 section 4.1.3
-		if sh, ok := parseServerHello(body); ok {
-			if sh.hrr {
-				t.hrr = &sh
+func (t *tapConn) serverMessage(msg []byte) {
+	switch msg[0] {
+	case tlswire.TypeServerHello:
+		if sh, err := tlswire.ParseServerHello(msg); err == nil {
+			if sh.HelloRetry {
+				t.hrr = sh
 			} else {
-				t.serverHello = &sh
+				t.serverHello = sh
 			}
 		}
-	case 13: // CertificateRequest, RFC 5246 section 7.4.4
+	case tlswire.TypeCertificateRequest:
 		if t.certRequest == nil {
-			t.certRequest = slices.Clone(body)
+			t.certRequest = slices.Clone(msg)
 		}
 	}
 }
 
-func (t *tapConn) clientMessage(typ uint8, body []byte) {
-	if typ == 1 && t.clientHello == nil { // ClientHello, RFC 8446 section 4.1.2
-		if ch, ok := parseClientHello(body); ok {
-			t.clientHello = &ch
+func (t *tapConn) clientMessage(msg []byte) {
+	if msg[0] == tlswire.TypeClientHello && t.clientHello == nil {
+		if ch, err := tlswire.ParseClientHello(msg); err == nil {
+			t.clientHello = ch
 		}
 	}
 }
@@ -124,9 +124,9 @@ type tapView struct {
 	limited     bool
 	alertIn     *[2]byte
 	alertOut    *[2]byte
-	clientHello *clientHelloInfo
-	serverHello *serverHelloInfo
-	hrr         *serverHelloInfo
+	clientHello *tlswire.ClientHello
+	serverHello *tlswire.ServerHello
+	hrr         *tlswire.ServerHello
 	certRequest []byte
 	notTLS      bool
 }
@@ -167,7 +167,7 @@ type recordStream struct {
 	encrypted bool   // a ChangeCipherSpec was seen: later handshake records are encrypted
 	broken    bool   // not a parseable record layer; stop looking
 	alert     *[2]byte
-	onMessage func(typ uint8, body []byte)
+	onMessage func(msg []byte) // a whole handshake message, header included
 }
 
 func (s *recordStream) feed(p []byte) {
@@ -214,169 +214,9 @@ func (s *recordStream) record(typ uint8, body []byte) {
 				return
 			}
 			if s.onMessage != nil {
-				s.onMessage(s.hs[0], s.hs[4:4+n])
+				s.onMessage(s.hs[:4+n])
 			}
 			s.hs = append(s.hs[:0:0], s.hs[4+n:]...)
 		}
 	}
-}
-
-// clientHelloInfo is what a ClientHello offered.
-type clientHelloInfo struct {
-	suites     []uint16
-	versions   []uint16 // supported_versions, or the legacy version alone
-	serverName string
-}
-
-// parseClientHello reads the fields the probe reports from a ClientHello body
-// (RFC 8446 section 4.1.2).
-func parseClientHello(body []byte) (clientHelloInfo, bool) {
-	var ch clientHelloInfo
-	s := cryptobyte.String(body)
-	var legacy uint16
-	var sid, suites, comp cryptobyte.String
-	if !s.ReadUint16(&legacy) || !s.Skip(32) || !s.ReadUint8LengthPrefixed(&sid) ||
-		!s.ReadUint16LengthPrefixed(&suites) || !s.ReadUint8LengthPrefixed(&comp) {
-		return ch, false
-	}
-	for !suites.Empty() {
-		var id uint16
-		if !suites.ReadUint16(&id) {
-			return ch, false
-		}
-		if !isGREASE(id) {
-			ch.suites = append(ch.suites, id)
-		}
-	}
-	ch.versions = []uint16{legacy}
-	if s.Empty() {
-		return ch, true
-	}
-	var exts cryptobyte.String
-	if !s.ReadUint16LengthPrefixed(&exts) {
-		return ch, false
-	}
-	for !exts.Empty() {
-		var typ uint16
-		var data cryptobyte.String
-		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-			return ch, false
-		}
-		switch typ {
-		case 0: // server_name, RFC 6066 section 3
-			var list cryptobyte.String
-			if !data.ReadUint16LengthPrefixed(&list) {
-				return ch, false
-			}
-			for !list.Empty() {
-				var nameType uint8
-				var name cryptobyte.String
-				if !list.ReadUint8(&nameType) || !list.ReadUint16LengthPrefixed(&name) {
-					return ch, false
-				}
-				if nameType == 0 {
-					ch.serverName = string(name)
-				}
-			}
-		case 43: // supported_versions, RFC 8446 section 4.2.1
-			var list cryptobyte.String
-			if !data.ReadUint8LengthPrefixed(&list) {
-				return ch, false
-			}
-			ch.versions = nil
-			for !list.Empty() {
-				var v uint16
-				if !list.ReadUint16(&v) {
-					return ch, false
-				}
-				if !isGREASE(v) {
-					ch.versions = append(ch.versions, v)
-				}
-			}
-		}
-	}
-	return ch, true
-}
-
-// serverHelloInfo is what a ServerHello chose.
-type serverHelloInfo struct {
-	version uint16 // from supported_versions when present (RFC 8446 section 4.2.1)
-	suite   uint16
-	hrr     bool // a HelloRetryRequest (RFC 8446 section 4.1.4)
-}
-
-// helloRetryRequestRandom marks a HelloRetryRequest (RFC 8446 section 4.1.3).
-var helloRetryRequestRandom = []byte{
-	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
-}
-
-// parseServerHello reads a ServerHello body (RFC 8446 section 4.1.3; RFC 5246 section 7.4.1.3).
-func parseServerHello(body []byte) (serverHelloInfo, bool) {
-	var sh serverHelloInfo
-	s := cryptobyte.String(body)
-	var random, sid cryptobyte.String
-	var comp uint8
-	if !s.ReadUint16(&sh.version) || !s.ReadBytes((*[]byte)(&random), 32) ||
-		!s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16(&sh.suite) || !s.ReadUint8(&comp) {
-		return sh, false
-	}
-	sh.hrr = string(random) == string(helloRetryRequestRandom)
-	if s.Empty() {
-		return sh, true
-	}
-	var exts cryptobyte.String
-	if !s.ReadUint16LengthPrefixed(&exts) {
-		return sh, false
-	}
-	for !exts.Empty() {
-		var typ uint16
-		var data cryptobyte.String
-		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-			return sh, false
-		}
-		if typ == 43 { // supported_versions
-			if !data.ReadUint16(&sh.version) {
-				return sh, false
-			}
-		}
-	}
-	return sh, s.Empty()
-}
-
-// isGREASE reports whether v is a GREASE value (RFC 8701).
-func isGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
-
-// certRequest12 is what a TLS 1.2 CertificateRequest asked for.
-type certRequest12 struct {
-	schemes []uint16
-	cas     [][]byte
-}
-
-// parseCertificateRequest12 reads a CertificateRequest body of TLS 1.2 (RFC 5246 section
-// 7.4.4) or, without signature algorithms, of TLS 1.0 and 1.1 (RFC 4346 section 7.4.4).
-func parseCertificateRequest12(version uint16, body []byte) (certRequest12, bool) {
-	var cr certRequest12
-	s := cryptobyte.String(body)
-	var types, schemes, cas cryptobyte.String
-	if !s.ReadUint8LengthPrefixed(&types) ||
-		(version >= 0x0303 && !s.ReadUint16LengthPrefixed(&schemes)) ||
-		!s.ReadUint16LengthPrefixed(&cas) {
-		return cr, false
-	}
-	for !schemes.Empty() {
-		var v uint16
-		if !schemes.ReadUint16(&v) {
-			return cr, false
-		}
-		cr.schemes = append(cr.schemes, v)
-	}
-	for !cas.Empty() {
-		var dn cryptobyte.String
-		if !cas.ReadUint16LengthPrefixed(&dn) {
-			return cr, false
-		}
-		cr.cas = append(cr.cas, []byte(dn))
-	}
-	return cr, true
 }

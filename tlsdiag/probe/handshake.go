@@ -14,6 +14,7 @@ import (
 
 	"github.com/tlsgate/tlsgate/pki"
 	"github.com/tlsgate/tlsgate/tlsdiag"
+	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
 )
 
 // Variant changes the as-configured handshake for an experiment.
@@ -59,6 +60,12 @@ type handshaker struct {
 // changed as v says, and records what happened. It is bounded by ctx and cfg.Timeout and
 // never fails: a dial error, a timeout or an alert is part of the Attempt.
 func Handshake(ctx context.Context, cfg Config, v Variant) *tlsdiag.Attempt {
+	a, _ := handshake(ctx, cfg, v)
+	return a
+}
+
+// handshake is Handshake that also returns the error that ended the attempt, if any.
+func handshake(ctx context.Context, cfg Config, v Variant) (*tlsdiag.Attempt, error) {
 	cfg = cfg.withDefaults()
 	if v.Name == "" {
 		v.Name = tlsdiag.AttemptConfigured
@@ -77,11 +84,11 @@ func Handshake(ctx context.Context, cfg Config, v Variant) *tlsdiag.Attempt {
 		sni = *v.SNI
 	}
 	start := time.Now()
-	h.run(ctx, sni)
+	err := h.run(ctx, sni)
 	h.a.Duration = time.Since(start)
 	cfg.Logger.Debug("probe: handshake", "target", cfg.Target, "address", cfg.Address,
 		"attempt", h.a.Name, "step", h.a.Step, "completed", h.a.Completed, "error", h.a.Error)
-	return h.a
+	return h.a, err
 }
 
 func (h *handshaker) setStep(step string) {
@@ -130,7 +137,7 @@ func offeredVersions(protocols []uint16) []string {
 	return out
 }
 
-func (h *handshaker) run(ctx context.Context, sni bool) {
+func (h *handshaker) run(ctx context.Context, sni bool) error {
 	a := h.a
 	deadline := time.Now().Add(h.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -155,7 +162,7 @@ func (h *handshaker) run(ctx context.Context, sni bool) {
 		a.DialError = err.Error()
 		a.DialErrorKind = dialErrorKind(err)
 		a.TimedOut = a.DialErrorKind == "timeout"
-		return
+		return err
 	}
 	defer raw.Close()
 	_ = raw.SetDeadline(deadline)
@@ -173,6 +180,7 @@ func (h *handshaker) run(ctx context.Context, sni bool) {
 		}
 	}
 	h.record(tap, err, deadline)
+	return err
 }
 
 // awaitVerdict reads once after a TLS 1.3 handshake in which the server asked for a client
@@ -202,21 +210,27 @@ func (h *handshaker) record(tap *tapConn, err error, deadline time.Time) {
 		h.setStep(tlsdiag.StepClientHello)
 	}
 	if ch := tv.clientHello; ch != nil {
-		a.ServerName = ch.serverName
+		// What crypto/tls actually offered: the configured suites it knows, and the TLS 1.3
+		// suites it always adds (they cannot be configured).
+		a.ServerName = ch.ServerName
 		a.OfferedSuites = nil
-		for _, id := range ch.suites {
-			a.OfferedSuites = append(a.OfferedSuites, suiteName(id))
+		for _, id := range ch.Suites {
+			if !tlswire.IsGREASE(id) {
+				a.OfferedSuites = append(a.OfferedSuites, suiteName(id))
+			}
 		}
 	}
 	if sh := tv.serverHello; sh != nil {
 		h.setStep(tlsdiag.StepServerHello)
-		a.Version, a.Suite = versionName(sh.version), suiteName(sh.suite)
+		a.Version, a.Suite = versionName(sh.NegotiatedVersion()), suiteName(sh.Suite)
 	} else if tv.hrr != nil {
 		h.setStep(tlsdiag.StepServerHello)
 	}
 	if a.CertRequest == nil && tv.certRequest != nil && tv.serverHello != nil {
-		if cr, ok := parseCertificateRequest12(tv.serverHello.version, tv.certRequest); ok {
-			a.CertRequest = certRequestFacts(cr.cas, cr.schemes)
+		// The server asked for a client certificate, but the handshake ended before
+		// crypto/tls got to it (TLS 1.2 and earlier send the request in plaintext).
+		if cr, err := tlswire.ParseCertificateRequest(tv.certRequest, tv.serverHello.NegotiatedVersion()); err == nil {
+			a.CertRequest = certRequestFacts(cr.CertificateAuthorities, cr.SignatureSchemes)
 		}
 	}
 	if err == nil {
@@ -360,7 +374,7 @@ func certRequestFacts(cas [][]byte, schemes []uint16) *tlsdiag.CertRequest {
 		cr.RawAcceptableCAs = append(cr.RawAcceptableCAs, slices.Clone(ca))
 	}
 	for _, s := range schemes {
-		cr.SignatureSchemes = append(cr.SignatureSchemes, signatureSchemeName(tls.SignatureScheme(s)))
+		cr.SignatureSchemes = append(cr.SignatureSchemes, signatureSchemeName(s))
 	}
 	return cr
 }

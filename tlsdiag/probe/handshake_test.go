@@ -206,7 +206,7 @@ func TestHandshake(t *testing.T) {
 			name:   "server requiring SNI, variant with SNI",
 			server: sniRequiredServer(leaf),
 			expect: func(e *tlsdiag.Expectations) { e.NoSNI = true },
-			v:      Variant{Name: tlsdiag.AttemptWithSNI, SNI: ptr(true)},
+			v:      Variant{Name: tlsdiag.AttemptWithSNI, SNI: ptrTo(true)},
 			want:   want{completed: true, step: "finished", version: "TLSv1.3", clientCertSent: -1, serverName: "backend.test"},
 		},
 		{
@@ -220,7 +220,7 @@ func TestHandshake(t *testing.T) {
 			name:   "default certificate, variant with SNI",
 			server: defaultCertServer(leaf, serverCert(p.defaultLeaf)),
 			expect: func(e *tlsdiag.Expectations) { e.NoSNI = true },
-			v:      Variant{Name: tlsdiag.AttemptWithSNI, SNI: ptr(true)},
+			v:      Variant{Name: tlsdiag.AttemptWithSNI, SNI: ptrTo(true)},
 			want:   want{completed: true, step: "finished", clientCertSent: -1, leafCN: "backend.test", serverName: "backend.test"},
 		},
 		{
@@ -277,7 +277,7 @@ func TestHandshake(t *testing.T) {
 			name:   "client certificate required, variant without it",
 			server: tlsServer(requireClient(tls.VersionTLS13, p.clientRoot)),
 			expect: withClientCert,
-			v:      Variant{Name: tlsdiag.AttemptWithoutClientCert, ClientCert: ptr(false)},
+			v:      Variant{Name: tlsdiag.AttemptWithoutClientCert, ClientCert: ptrTo(false)},
 			want: want{step: "post-handshake", alertReceived: "certificate_required@post-handshake", clientCertSent: 0,
 				acceptableCAs: []string{clientRootDN}, serverName: "backend.test"},
 		},

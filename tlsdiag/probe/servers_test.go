@@ -132,5 +132,3 @@ func closedPort(t *testing.T) string {
 	ln.Close()
 	return addr
 }
-
-func ptr[T any](v T) *T { return &v }
