@@ -85,6 +85,13 @@ type Options struct {
 
 	// NoSKI omits the subject key identifier (leaves only).
 	NoSKI bool
+
+	// Subject, when set, is the whole subject name; CommonName and Organization are then
+	// ignored. Attributes in ExtraNames (an e-mail address, say) follow the others.
+	Subject *pkix.Name
+
+	// SerialNumber, when set, replaces the generated serial number.
+	SerialNumber *big.Int
 }
 
 // Cert is a minted certificate with its private key and, for issued certificates, its issuer.
@@ -110,6 +117,9 @@ func NewSelfSigned(o Options) *Cert {
 	tmpl := template(o, key)
 	if o.ForgeIssuerName != nil {
 		panic("pkitest: ForgeIssuerName needs an issuer")
+	}
+	if o.SignatureAlgorithm != 0 {
+		tmpl.SignatureAlgorithm = o.SignatureAlgorithm
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
@@ -219,8 +229,15 @@ func template(o Options, key crypto.Signer) *x509.Certificate {
 	if o.Organization != "" {
 		subj.Organization = []string{o.Organization}
 	}
+	if o.Subject != nil {
+		subj = *o.Subject
+	}
+	sn := big.NewInt(serial.Add(1))
+	if o.SerialNumber != nil {
+		sn = o.SerialNumber
+	}
 	t := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial.Add(1)),
+		SerialNumber:          sn,
 		Subject:               subj,
 		NotBefore:             nb,
 		NotAfter:              na,
