@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/pki/pkitest"
+	"github.com/tlsgate/tlsgate/tlsdiag"
 	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
 )
 
@@ -27,14 +28,15 @@ func needOpenSSL(t *testing.T) {
 }
 
 // startOpenSSL runs `openssl s_server -www` on a free loopback port with cert (and its chain
-// up to the root) and the given arguments, and returns the address. The server is killed
+// up to, not including, the root) and the given arguments, and returns the address. The server is killed
 // when the test ends.
 func startOpenSSL(t *testing.T, cert *pkitest.Cert, args ...string) string {
 	t.Helper()
 	needOpenSSL(t)
 	dir := t.TempDir()
-	certFile := writeFile(t, dir, "cert.pem", pkitest.PEM(cert.Chain()...))
+	certFile := writeFile(t, dir, "cert.pem", cert.CertPEM())
 	keyFile := writeFile(t, dir, "key.pem", cert.KeyPEM())
+	chainFile := writeFile(t, dir, "chain.pem", pkitest.PEM(cert.Chain()[1:]...))
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +45,7 @@ func startOpenSSL(t *testing.T, cert *pkitest.Cert, args ...string) string {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	argv := append([]string{"s_server", "-accept", addr, "-cert", certFile, "-key", keyFile, "-www", "-quiet", "-no_cache"}, args...)
+	argv := append([]string{"s_server", "-accept", addr, "-cert", certFile, "-key", keyFile, "-cert_chain", chainFile, "-www", "-quiet", "-no_cache"}, args...)
 	cmd := exec.Command(opensslPath, argv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -155,5 +157,174 @@ func TestScanOpenSSL(t *testing.T) {
 	}
 	if len(s.Errors) > 0 {
 		t.Errorf("Errors = %q; want none", s.Errors)
+	}
+}
+
+// TestRunOpenSSL checks the facts recorded against openssl s_server set up with the
+// defects of the catalog.
+func TestRunOpenSSL(t *testing.T) {
+	t.Parallel()
+	p := pkiOnce()
+	all := "SSLv3,TLSv1.0,TLSv1.1,TLSv1.2,TLSv1.3"
+	tests := []struct {
+		name     string
+		cert     *pkitest.Cert
+		args     func(dir string) []string
+		expect   func(e *tlsdiag.Expectations)
+		attempts string
+		want     *serverWant
+		check    func(t *testing.T, a *tlsdiag.Attempt)
+	}{
+		{
+			name:     "TLS 1.0-only server",
+			cert:     p.rsaLeaf,
+			args:     func(string) []string { return []string{"-tls1", "-cipher", "DEFAULT@SECLEVEL=0"} },
+			attempts: "configured",
+			want:     &serverWant{versions: "TLSv1.0", probed: all},
+			check: func(t *testing.T, a *tlsdiag.Attempt) {
+				if a.AlertReceived == nil && a.Closed == "" {
+					t.Errorf("configured: no alert and no close; want the server to refuse the hello (error %q)", a.Error)
+				}
+			},
+		},
+		{
+			name:     "cipher mismatch",
+			cert:     p.rsaLeaf,
+			args:     func(string) []string { return []string{"-tls1_2", "-cipher", "AES128-SHA"} },
+			attempts: "configured",
+			want: &serverWant{versions: "TLSv1.2", probed: all, complete: true,
+				suites: map[string][]string{"TLSv1.2": {"TLS_RSA_WITH_AES_128_CBC_SHA"}}},
+			check: func(t *testing.T, a *tlsdiag.Attempt) {
+				if got := alertString(a.AlertReceived); got != "handshake_failure@client-hello" {
+					t.Errorf("configured: AlertReceived = %q; want handshake_failure@client-hello", got)
+				}
+			},
+		},
+	}
+	for _, vers := range []string{"-tls1_3", "-tls1_2"} {
+		clientRootDN := p.clientRoot.Cert.Subject.String()
+		tests = append(tests,
+			struct {
+				name     string
+				cert     *pkitest.Cert
+				args     func(dir string) []string
+				expect   func(e *tlsdiag.Expectations)
+				attempts string
+				want     *serverWant
+				check    func(t *testing.T, a *tlsdiag.Attempt)
+			}{
+				name: "client certificate accepted " + vers,
+				cert: p.leaf,
+				args: func(dir string) []string {
+					return []string{vers, "-Verify", "1", "-verify_return_error", "-CAfile", writeFile(t, dir, "ca.pem", p.clientRoot.CertPEM())}
+				},
+				expect: func(e *tlsdiag.Expectations) {
+					c := p.clientLeaf.TLS()
+					e.ClientCert = &c
+				},
+				attempts: "configured",
+				check: func(t *testing.T, a *tlsdiag.Attempt) {
+					if !a.Completed || a.ClientCertSent != 1 {
+						t.Errorf("configured: Completed = %v, ClientCertSent = %d; want true, 1 (error %q)", a.Completed, a.ClientCertSent, a.Error)
+					}
+					checkCAs(t, a, clientRootDN)
+				},
+			},
+			struct {
+				name     string
+				cert     *pkitest.Cert
+				args     func(dir string) []string
+				expect   func(e *tlsdiag.Expectations)
+				attempts string
+				want     *serverWant
+				check    func(t *testing.T, a *tlsdiag.Attempt)
+			}{
+				name: "client certificate missing " + vers,
+				cert: p.leaf,
+				args: func(dir string) []string {
+					return []string{vers, "-Verify", "1", "-verify_return_error", "-CAfile", writeFile(t, dir, "ca.pem", p.clientRoot.CertPEM())}
+				},
+				attempts: "configured",
+				check: func(t *testing.T, a *tlsdiag.Attempt) {
+					want := "certificate_required@post-handshake"
+					if vers == "-tls1_2" {
+						want = "handshake_failure@client-certificate"
+					}
+					if a.Completed || a.ClientCertSent != 0 || alertString(a.AlertReceived) != want {
+						t.Errorf("configured: Completed = %v, ClientCertSent = %d, AlertReceived = %q; want false, 0, %q",
+							a.Completed, a.ClientCertSent, alertString(a.AlertReceived), want)
+					}
+					checkCAs(t, a, clientRootDN)
+				},
+			},
+			struct {
+				name     string
+				cert     *pkitest.Cert
+				args     func(dir string) []string
+				expect   func(e *tlsdiag.Expectations)
+				attempts string
+				want     *serverWant
+				check    func(t *testing.T, a *tlsdiag.Attempt)
+			}{
+				name: "client certificate rejected " + vers,
+				cert: p.leaf,
+				args: func(dir string) []string {
+					// The server names the intermediate but cannot reach a root: it lists the
+					// CA, the client sends its certificate, the server refuses it.
+					return []string{vers, "-Verify", "1", "-verify_return_error", "-CAfile", writeFile(t, dir, "ca.pem", p.clientInter.CertPEM())}
+				},
+				expect: func(e *tlsdiag.Expectations) {
+					c := p.clientViaInter.TLS(p.clientInter.Cert)
+					e.ClientCert = &c
+				},
+				attempts: "configured,without-client-cert",
+				check: func(t *testing.T, a *tlsdiag.Attempt) {
+					step := "post-handshake"
+					if vers == "-tls1_2" {
+						step = "client-certificate"
+					}
+					if a.Completed || a.ClientCertSent != 2 || alertString(a.AlertReceived) != "unknown_ca@"+step {
+						t.Errorf("configured: Completed = %v, ClientCertSent = %d, AlertReceived = %q; want false, 2, unknown_ca@%s",
+							a.Completed, a.ClientCertSent, alertString(a.AlertReceived), step)
+					}
+					checkCAs(t, a, p.clientInter.Cert.Subject.String())
+				},
+			},
+		)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			addr := startOpenSSL(t, tt.cert, tt.args(t.TempDir())...)
+			e := expect(p)
+			if tt.expect != nil {
+				tt.expect(e)
+			}
+			f, err := Run(context.Background(), Config{Address: addr, Expect: e, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if got := attemptNames(f); got != tt.attempts {
+				t.Errorf("attempts = %s; want %s", got, tt.attempts)
+			}
+			checkServer(t, f.Server, tt.want)
+			if tt.check != nil {
+				tt.check(t, f.Attempts[0])
+			}
+		})
+	}
+}
+
+func checkCAs(t *testing.T, a *tlsdiag.Attempt, want ...string) {
+	t.Helper()
+	if a.CertRequest == nil {
+		t.Errorf("CertRequest = nil; want acceptable CAs %q", want)
+		return
+	}
+	if fmt.Sprint(a.CertRequest.AcceptableCAs) != fmt.Sprint(want) {
+		t.Errorf("AcceptableCAs = %q; want %q", a.CertRequest.AcceptableCAs, want)
+	}
+	if len(a.CertRequest.RawAcceptableCAs) != len(want) {
+		t.Errorf("%d raw acceptable CAs; want %d", len(a.CertRequest.RawAcceptableCAs), len(want))
 	}
 }

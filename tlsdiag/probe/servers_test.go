@@ -14,16 +14,17 @@ import (
 
 // testPKI holds the certificates the tests' servers and clients use.
 type testPKI struct {
-	root, inter   *pkitest.Cert
-	leaf          *pkitest.Cert // backend.test and 127.0.0.1
-	defaultLeaf   *pkitest.Cert // default.test: what an SNI-less client gets
-	expiredLeaf   *pkitest.Cert
-	shortRSALeaf  *pkitest.Cert
-	rsaLeaf       *pkitest.Cert
-	clientRoot    *pkitest.Cert
-	clientLeaf    *pkitest.Cert
-	otherCA       *pkitest.Cert // a CA the client's certificate does not come from
-	clientExpired *pkitest.Cert
+	root, inter    *pkitest.Cert
+	leaf           *pkitest.Cert // backend.test and 127.0.0.1
+	defaultLeaf    *pkitest.Cert // default.test: what an SNI-less client gets
+	expiredLeaf    *pkitest.Cert
+	shortRSALeaf   *pkitest.Cert
+	rsaLeaf        *pkitest.Cert
+	clientRoot     *pkitest.Cert
+	clientLeaf     *pkitest.Cert
+	otherCA        *pkitest.Cert // a CA the client's certificate does not come from
+	clientInter    *pkitest.Cert // an intermediate under clientRoot
+	clientViaInter *pkitest.Cert // a client leaf issued by clientInter
 }
 
 var pkiOnce = sync.OnceValue(func() *testPKI {
@@ -42,6 +43,8 @@ var pkiOnce = sync.OnceValue(func() *testPKI {
 	p.clientRoot = pkitest.NewRoot("Probe Client Root")
 	p.clientLeaf = p.clientRoot.Issue(pkitest.Options{CommonName: "gateway-client"})
 	p.otherCA = pkitest.NewRoot("Probe Other Client CA")
+	p.clientInter = p.clientRoot.Issue(pkitest.Options{CommonName: "Probe Client Intermediate", IsCA: true})
+	p.clientViaInter = p.clientInter.Issue(pkitest.Options{CommonName: "gateway-client-2"})
 	return p
 })
 
