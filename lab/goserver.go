@@ -110,6 +110,7 @@ func (s *goServer) handle(c net.Conn) {
 	switch s.spec.Behaviour {
 	case ServeTLS, ServeAbort:
 		tc := tls.Server(c, s.conf)
+		defer tc.Close() // with close_notify
 		if err := tc.Handshake(); err != nil {
 			return
 		}
