@@ -107,6 +107,22 @@ func ParseClientHello(msg []byte) (*ClientHello, error) {
 	return ch, nil
 }
 
+// Marshal returns the handshake message, header included, with exactly the
+// extensions in c.Extensions (and no extensions block when there are none).
+// The fields read from the extensions are not consulted.
+func (c *ClientHello) Marshal() ([]byte, error) {
+	return marshalHandshake(TypeClientHello, func(b *cryptobyte.Builder) {
+		b.AddUint16(c.Version)
+		b.AddBytes(c.Random[:])
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(c.SessionID) })
+		addUint16List(b, c.Suites)
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(c.CompressionMethods) })
+		if len(c.Extensions) > 0 {
+			addExtensions(b, c.Extensions)
+		}
+	})
+}
+
 // readExtension fills the field that extension e carries. It reports false
 // when e is malformed.
 func (ch *ClientHello) readExtension(e Extension) bool {
