@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tlsgate/tlsgate/tlsdiag"
 	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
@@ -93,7 +94,10 @@ func runExperiments(ctx context.Context, cfg Config, facts *tlsdiag.Facts) {
 	if cfg.Scan {
 		e.wg.Go(e.scan)
 	}
+	start := time.Now()
 	e.wg.Wait()
+	cfg.Logger.Debug("probe: experiments", "target", cfg.Target, "attempts", len(e.attempts),
+		"hellos", e.prober.sent.Load(), "duration", time.Since(start))
 
 	slices.SortStableFunc(e.attempts, func(a, b *tlsdiag.Attempt) int { return cmp.Compare(a.Name, b.Name) })
 	facts.Attempts = append(facts.Attempts, e.attempts...)

@@ -30,8 +30,9 @@ type Variant struct {
 	ClientCert *bool
 }
 
-// postHandshakeWait is the longest the probe waits, after a TLS 1.3 handshake in which the
-// server asked for a client certificate, for the server's verdict on it.
+// postHandshakeWait is how long the probe waits at least, after a TLS 1.3 handshake in which
+// the server asked for a client certificate, for the server's verdict on it; on a slow path
+// it waits twice as long as the handshake took, within the timeout.
 const postHandshakeWait = 500 * time.Millisecond
 
 // Step ranks: Attempt.Step is the furthest step reached.
@@ -169,6 +170,7 @@ func (h *handshaker) run(ctx context.Context, sni bool) error {
 	tap := newTapConn(raw)
 	tc := tls.Client(tap, conf)
 
+	start := time.Now()
 	err = tc.HandshakeContext(ctx)
 	if err == nil {
 		h.setStep(tlsdiag.StepFinished)
@@ -176,22 +178,23 @@ func (h *handshaker) run(ctx context.Context, sni bool) error {
 		cs := tc.ConnectionState()
 		a.Version, a.Suite = versionName(cs.Version), suiteName(cs.CipherSuite)
 		if a.CertRequest != nil && cs.Version == tls.VersionTLS13 {
-			err = h.awaitVerdict(tc, deadline)
+			err = h.awaitVerdict(tc, max(postHandshakeWait, 2*time.Since(start)), deadline)
 		}
 	}
 	h.record(tap, err, deadline)
 	return err
 }
 
-// awaitVerdict reads once after a TLS 1.3 handshake in which the server asked for a client
-// certificate: the server judges it only after the client's Finished, so its alert comes
-// after Handshake returned. Silence or data means the server accepted the connection.
-func (h *handshaker) awaitVerdict(tc *tls.Conn, deadline time.Time) error {
-	wait := time.Now().Add(min(h.cfg.Timeout, postHandshakeWait))
-	if wait.After(deadline) {
-		wait = deadline
+// awaitVerdict reads once, for at most wait, after a TLS 1.3 handshake in which the server
+// asked for a client certificate: the server judges it only after the client's Finished, so
+// its alert comes after Handshake returned. Silence or data means the server accepted the
+// connection.
+func (h *handshaker) awaitVerdict(tc *tls.Conn, wait time.Duration, deadline time.Time) error {
+	until := time.Now().Add(min(h.cfg.Timeout, wait))
+	if until.After(deadline) {
+		until = deadline
 	}
-	_ = tc.SetReadDeadline(wait)
+	_ = tc.SetReadDeadline(until)
 	var b [1]byte
 	_, err := tc.Read(b[:])
 	if err == nil || isTimeout(err) {
@@ -244,7 +247,7 @@ func (h *handshaker) record(tap *tapConn, err error, deadline time.Time) {
 		a.AlertReceived = &tlsdiag.Alert{Code: al[1], Name: alertName(al[1]), Step: a.Step}
 	}
 	switch code, ok := alertFromError(err, "local error"); {
-	case tv.alertOut != nil:
+	case tv.alertOut != nil && tv.alertOut[0] == 2:
 		a.AlertSent = &tlsdiag.Alert{Code: tv.alertOut[1], Name: alertName(tv.alertOut[1]), Step: a.Step}
 	case ok:
 		a.AlertSent = &tlsdiag.Alert{Code: code, Name: alertName(code), Step: a.Step}

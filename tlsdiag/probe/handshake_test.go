@@ -332,6 +332,10 @@ func TestHandshake(t *testing.T) {
 	}
 }
 
+// slack is how late a bounded attempt may end on a loaded machine: well below what the
+// misbehaving servers would hold an unbounded one (tens of seconds).
+const slack = time.Second
+
 // TestHandshakeBounded checks that servers that never finish cannot hold an attempt past
 // its timeout.
 func TestHandshakeBounded(t *testing.T) {
@@ -352,11 +356,6 @@ func TestHandshakeBounded(t *testing.T) {
 			server: dripServer,
 			want:   want{step: "client-hello", timedOut: true, clientCertSent: -1, serverName: "backend.test"},
 		},
-		{
-			name:   "server streaming records endlessly",
-			server: recordFloodServer,
-			want:   want{step: "client-hello", alertSent: "decode_error@client-hello", clientCertSent: -1, serverName: "backend.test"},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -364,25 +363,31 @@ func TestHandshakeBounded(t *testing.T) {
 			cfg := Config{Address: tt.server(t), Expect: expect(pkiOnce()), Timeout: timeout}
 			start := time.Now()
 			a := Handshake(context.Background(), cfg, Variant{})
-			if d := time.Since(start); d > timeout+300*time.Millisecond {
+			if d := time.Since(start); d > timeout+slack {
 				t.Errorf("attempt took %v; want at most %v", d, timeout)
 			}
-			tt.want.maxDuration = timeout + 300*time.Millisecond
+			tt.want.maxDuration = timeout + slack
 			checkAttempt(t, a, tt.want)
 		})
 	}
-	t.Run("server streaming garbage", func(t *testing.T) {
-		t.Parallel()
-		cfg := Config{Address: garbageServer(t), Expect: expect(pkiOnce()), Timeout: timeout}
-		start := time.Now()
-		a := Handshake(context.Background(), cfg, Variant{})
-		if d := time.Since(start); d > timeout+300*time.Millisecond {
-			t.Errorf("attempt took %v; want at most %v", d, timeout)
-		}
-		if a.Completed || a.Error == "" {
-			t.Errorf("Completed = %v, Error = %q; want a failure", a.Completed, a.Error)
-		}
-	})
+	// These end in an error or a timeout, depending on how fast the machine is.
+	for name, server := range map[string]func(*testing.T) string{
+		"server streaming garbage":           garbageServer,
+		"server streaming records endlessly": recordFloodServer,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := Config{Address: server(t), Expect: expect(pkiOnce()), Timeout: timeout}
+			start := time.Now()
+			a := Handshake(context.Background(), cfg, Variant{})
+			if d := time.Since(start); d > timeout+slack {
+				t.Errorf("attempt took %v; want at most %v", d, timeout)
+			}
+			if a.Completed || a.Error == "" {
+				t.Errorf("Completed = %v, Error = %q; want a failure", a.Completed, a.Error)
+			}
+		})
+	}
 }
 
 func tlsServer(conf *tls.Config) func(t *testing.T) string {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
@@ -26,6 +27,7 @@ type prober struct {
 	cfg        Config
 	serverName string // sent in server_name; "" sends none
 	sem        chan struct{}
+	sent       atomic.Int64 // hellos sent, for the log
 }
 
 func newProber(cfg Config) *prober {
@@ -70,6 +72,7 @@ func (p *prober) hello(ctx context.Context, version uint16, suites []uint16) (*t
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	p.sent.Add(1)
 	conn, err := p.cfg.Dial(ctx, "tcp", p.cfg.Address)
 	if err != nil {
 		return nil, fmt.Errorf("dialling: %w", err)
