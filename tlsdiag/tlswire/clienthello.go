@@ -71,7 +71,8 @@ type ClientHelloSpec struct {
 	// ServerName is sent in server_name (RFC 6066 §3) as given; "" sends
 	// no server_name.
 	ServerName string
-	// Groups for supported_groups; nil selects DefaultGroups.
+	// Groups for supported_groups; nil selects DefaultGroups, led by the
+	// groups of KeyShares that DefaultGroups lacks.
 	Groups []uint16
 	// SignatureSchemes for signature_algorithms (sent from TLS 1.2 on);
 	// nil selects DefaultSignatureSchemes.
@@ -210,9 +211,17 @@ func (s *ClientHelloSpec) extensions() ([]Extension, error) {
 	offers13 := s.offers13()
 	groups := s.Groups
 	if groups == nil {
-		groups = DefaultGroups
+		groups = slices.Clone(DefaultGroups)
 		if !offers13 {
-			groups = slices.DeleteFunc(slices.Clone(groups), func(g uint16) bool { return g>>8 == 0x01 })
+			groups = slices.DeleteFunc(groups, func(g uint16) bool { return g>>8 == 0x01 })
+		}
+		// RFC 8446 §4.2.8: every key share must be for a group offered in
+		// supported_groups; shares for groups beyond the defaults (the
+		// post-quantum hybrids) lead the list.
+		for i := len(s.KeyShares) - 1; i >= 0; i-- {
+			if g := s.KeyShares[i].Group; !slices.Contains(groups, g) {
+				groups = slices.Insert(groups, 0, g)
+			}
 		}
 	}
 	schemes := s.SignatureSchemes

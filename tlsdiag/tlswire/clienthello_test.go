@@ -333,6 +333,17 @@ func TestNewKeyShare(t *testing.T) {
 			}
 		})
 	}
+	// A share for a group beyond the defaults puts the group in
+	// supported_groups.
+	pq, err := NewKeyShare(GroupX25519MLKEM768, testRand(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := NewX25519KeyShare(testRand(2))
+	ch := parseHello(t, must(t)((&ClientHelloSpec{Version: VersionTLS13, Suites: []uint16{0x1301}, KeyShares: []KeyShare{pq, x}}).Marshal()))
+	if want := append([]uint16{GroupX25519MLKEM768}, DefaultGroups...); !reflect.DeepEqual(ch.Groups, want) {
+		t.Errorf("supported_groups = %04x; want X25519MLKEM768, then the defaults", ch.Groups)
+	}
 	if _, err := NewKeyShare(GroupFFDHE2048, testRand(1)); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("NewKeyShare(ffdhe2048) = %v; want ErrUnsupported", err)
 	}

@@ -78,6 +78,15 @@ func readHello(c net.Conn) {
 	ReadRecord(c)
 }
 
+// keyShare returns the group and size of the server's key share, if it sent
+// a ServerHello.
+func keyShare(resp *ServerResponse) (group uint16, size int) {
+	if resp.ServerHello == nil {
+		return 0, 0
+	}
+	return resp.ServerHello.KeyShareGroup, len(resp.ServerHello.KeyShareData)
+}
+
 func testLeaf(t *testing.T) (*pkitest.Cert, tls.Certificate) {
 	t.Helper()
 	root := pkitest.NewRoot("tlswire Test Root")
@@ -167,14 +176,27 @@ func TestExchangeGoTLS13(t *testing.T) {
 	if resp.Certificates != nil {
 		t.Errorf("Certificates read from a TLS 1.3 server; they are encrypted")
 	}
+	// A post-quantum hybrid share is accepted: its format is right.
+	pq, err := NewKeyShare(GroupX25519MLKEM768, testRand(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = exchange(t, addr, ClientHelloSpec{Version: VersionTLS13, Suites: offered, KeyShares: []KeyShare{pq}})
+	if err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	if group, n := keyShare(resp); resp.Kind != ResponseServerHello || group != GroupX25519MLKEM768 || n != 1088+32 {
+		t.Errorf("Exchange(X25519MLKEM768 share) = %v %v, group %s, %d bytes; want ServerHello, X25519MLKEM768, 1120 bytes",
+			resp.Kind, resp.Alert, GroupName(group), n)
+	}
 	// Without a key share the server asks for one.
 	resp, err = exchange(t, addr, ClientHelloSpec{Version: VersionTLS13, Suites: offered})
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
 	}
-	if resp.Kind != ResponseHelloRetry || resp.Version != VersionTLS13 || resp.ServerHello.KeyShareGroup != GroupX25519 {
+	if group, _ := keyShare(resp); resp.Kind != ResponseHelloRetry || resp.Version != VersionTLS13 || group != GroupX25519 {
 		t.Errorf("Exchange = %v, %s, group %s; want HelloRetryRequest, TLSv1.3, x25519",
-			resp.Kind, VersionName(resp.Version), GroupName(resp.ServerHello.KeyShareGroup))
+			resp.Kind, VersionName(resp.Version), GroupName(group))
 	}
 	// A TLS 1.2 hello is refused.
 	resp, err = exchange(t, addr, ClientHelloSpec{Version: VersionTLS12, Suites: SuiteIDs(SuitesFor(VersionTLS12))})

@@ -140,8 +140,8 @@ func TestExchangeOpenSSL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Exchange: %v", err)
 		}
-		if resp.Kind != ResponseHelloRetry || resp.Version != VersionTLS13 || resp.ServerHello.KeyShareGroup == 0 {
-			t.Errorf("Exchange = %v, %s, group %s; want a HelloRetryRequest naming a group", resp.Kind, VersionName(resp.Version), GroupName(resp.ServerHello.KeyShareGroup))
+		if group, _ := keyShare(resp); resp.Kind != ResponseHelloRetry || resp.Version != VersionTLS13 || group == 0 {
+			t.Errorf("Exchange = %v, %s, group %s; want a HelloRetryRequest naming a group", resp.Kind, VersionName(resp.Version), GroupName(group))
 		}
 	})
 	t.Run("TLS 1.3 and 1.2 offered", func(t *testing.T) {
