@@ -48,8 +48,7 @@ func serve(t *testing.T, s lab.Scenario) (target string, connect []string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	_, port, _ := strings.Cut(r.Address, ":")
-	return r.ServerName + ":" + port, []string{"--connect", r.Address}
+	return r.Target, []string{"--connect", r.Address}
 }
 
 func run(t *testing.T, name string, args ...string) {

@@ -145,6 +145,8 @@ func nginxTLS(spec ServerSpec, dir string) (string, error) {
 			// nginx alone completes the handshake without a certificate and answers the
 			// request with "400 No required SSL certificate was sent"; OpenSSL's
 			// VerifyMode makes it abort the handshake instead, as a TLS client can see.
+			// A certificate nginx does not trust still completes the handshake (and gets
+			// "400 The SSL certificate error"): nginx cannot play clientcert.rejected.
 			w("ssl_conf_command VerifyMode Peer,Require;")
 		}
 	}

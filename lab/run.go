@@ -2,9 +2,11 @@ package lab
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"reflect"
 	"sort"
@@ -33,6 +35,9 @@ type Running struct {
 	Address string
 	// ServerName is the name the client expects.
 	ServerName string
+	// Target is what a user gives the doctor for this server: ServerName and the port
+	// (with --connect Address).
+	Target string
 	// Expectations is the client's configuration for probe.Run and the engine.
 	Expectations *tlsdiag.Expectations
 	// Timeout bounds the doctor's run.
@@ -97,6 +102,8 @@ func Start(ctx context.Context, s Scenario, peer Peer, dir string) (_ *Running, 
 		return nil, fmt.Errorf("lab: starting %s with %s: %w", s.Name, peer, err)
 	}
 	r.Address = r.srv.address()
+	_, port, _ := net.SplitHostPort(r.Address)
+	r.Target = net.JoinHostPort(r.ServerName, port)
 	return r, nil
 }
 
@@ -120,7 +127,7 @@ func (c ClientSpec) expectations(dir string) (*tlsdiag.Expectations, error) {
 		Ciphers:    c.Ciphers,
 	}
 	if len(x.Protocols) == 0 {
-		x.Protocols = []uint16{0x0303, 0x0304}
+		x.Protocols = []uint16{tls.VersionTLS12, tls.VersionTLS13}
 	}
 	if c.Cert == nil {
 		return x, nil
@@ -192,7 +199,7 @@ func Run(ctx context.Context, s Scenario, peer Peer) (*Result, error) {
 func (r *Running) Diagnose(ctx context.Context) (*Result, error) {
 	start := time.Now()
 	facts, err := probe.Run(ctx, probe.Config{
-		Target:  fmt.Sprintf("%s (%s)", r.Scenario.Name, r.Peer),
+		Target:  r.Target,
 		Address: r.Address,
 		Expect:  r.Expectations,
 		Timeout: r.Timeout,

@@ -120,6 +120,10 @@ func Scenarios() []Scenario {
 			Server: twoWay, Client: withClient(cred(p.clientLeafA)), Peers: allPeers,
 		},
 		{
+			Name: "healthy.client-cert-optional", Description: "the server asks for a client certificate from CA A but accepts none; the client has none",
+			Server: ServerSpec{Cert: full, ClientAuth: ClientAuthRequest, ClientCAs: certs(p.clientA)}, Client: trustRoot, Peers: allPeers,
+		},
+		{
 			Name: "healthy.tls1.2-only", Description: "the server speaks only TLS 1.2",
 			Server: ServerSpec{Cert: full, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}, Client: trustRoot, Peers: allPeers,
 		},

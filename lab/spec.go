@@ -13,7 +13,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tlsgate/tlsgate/tlsdiag"
@@ -202,23 +201,4 @@ func (s Scenario) ExpectText() string {
 		return s.Expect + " (" + string(s.Severity) + ")"
 	}
 	return s.Expect
-}
-
-// versionNames are the names of the versions, for error messages and configurations.
-var versionNames = map[uint16]string{
-	tls.VersionTLS10: "TLSv1.0",
-	tls.VersionTLS11: "TLSv1.1",
-	tls.VersionTLS12: "TLSv1.2",
-	tls.VersionTLS13: "TLSv1.3",
-}
-
-// versionRange lists the versions from lo to hi by name, with sep.
-func versionRange(lo, hi uint16, name func(uint16) string, sep string) string {
-	var out []string
-	for v := lo; v <= hi; v++ {
-		if n := name(v); n != "" {
-			out = append(out, n)
-		}
-	}
-	return strings.Join(out, sep)
 }
