@@ -3,7 +3,7 @@ module github.com/tlsgate/tlsgate
 go 1.26.0
 
 require (
-	github.com/pavlo-v-chernykh/keystore-go/v4 v4.5.0 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
-	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
+	github.com/pavlo-v-chernykh/keystore-go/v4 v4.5.0
+	golang.org/x/crypto v0.58.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
 )

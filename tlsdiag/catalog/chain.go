@@ -47,10 +47,14 @@ func truststoreView(c *tlsdiag.Context) []string {
 
 func sentView(c *tlsdiag.Context) []pki.Summary { return pki.SummarizeAll(c.Configured.Chain) }
 
-// sentOnlyLeaf reports whether the top of what the server sent is its leaf.
+// missingIsIntermediate reports whether the issuer missing from a path is an intermediate
+// (the server should have sent it) rather than a root (the truststore should hold it).
 func missingIsIntermediate(c *tlsdiag.Context, p pki.Problem) bool {
-	if p.FoundIn != "" {
+	switch p.FoundIn {
+	case "intermediates":
 		return true
+	case "system":
+		return false // a root of the system store: the configured truststore lacks it
 	}
 	// The issuer was found nowhere: when the server sent only its leaf, the usual case is an
 	// omitted intermediate; when it sent CA certificates, the missing one is the root.
