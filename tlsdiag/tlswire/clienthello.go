@@ -180,13 +180,18 @@ func (s *ClientHelloSpec) check() error {
 // 8446 §4.1.2, RFC 5246 §7.4.1.2).
 func (s *ClientHelloSpec) marshal(exts []Extension) ([]byte, error) {
 	msg, err := marshalHandshake(TypeClientHello, func(b *cryptobyte.Builder) {
-		b.AddUint16(min(s.Version, VersionTLS12))                                         // legacy_version
-		b.AddBytes(s.Random[:])                                                           // random
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(s.SessionID) }) // legacy_session_id<0..32>
-		addUint16List(b, s.Suites)                                                        // cipher_suites<2..2^16-2>
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })           // legacy_compression_methods: null
+		// ProtocolVersion legacy_version; Random random;
+		b.AddUint16(min(s.Version, VersionTLS12))
+		b.AddBytes(s.Random[:])
+		// opaque legacy_session_id<0..32>;
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(s.SessionID) })
+		// CipherSuite cipher_suites<2..2^16-2>;
+		addUint16List(b, s.Suites)
+		// opaque legacy_compression_methods<1..2^8-1>: null (0) only;
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
+		// Extension extensions<8..2^16-1>, absent in SSL 3.0.
 		if len(exts) > 0 {
-			addExtensions(b, exts) // extensions<8..2^16-1>
+			addExtensions(b, exts)
 		}
 	})
 	if err != nil {
@@ -198,15 +203,15 @@ func (s *ClientHelloSpec) marshal(exts []Extension) ([]byte, error) {
 // extensions returns the extensions of a TLS 1.0+ hello, without padding.
 func (s *ClientHelloSpec) extensions() ([]Extension, error) {
 	var exts []Extension
-	add := func(typ uint16, f cryptobyte.BuilderContinuation) error {
+	var err error // the first error of add
+	add := func(typ uint16, f cryptobyte.BuilderContinuation) {
 		var b cryptobyte.Builder
 		f(&b)
-		data, err := b.Bytes()
-		if err != nil {
-			return fmt.Errorf("tlswire: building ClientHello: %s extension: %w", ExtensionName(typ), err)
+		data, e := b.Bytes()
+		if e != nil && err == nil {
+			err = fmt.Errorf("tlswire: building ClientHello: %s extension: %w", ExtensionName(typ), e)
 		}
 		exts = append(exts, Extension{Type: typ, Data: data})
-		return nil
 	}
 	offers13 := s.offers13()
 	groups := s.Groups
@@ -228,39 +233,38 @@ func (s *ClientHelloSpec) extensions() ([]Extension, error) {
 	if schemes == nil {
 		schemes = DefaultSignatureSchemes
 	}
-	var errs []error
 	if s.ServerName != "" {
 		// RFC 6066 §3: ServerName server_name_list<1..2^16-1>, each
 		// { NameType name_type (host_name 0); HostName name<1..2^16-1> }
-		errs = append(errs, add(ExtServerName, func(b *cryptobyte.Builder) {
+		add(ExtServerName, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				b.AddUint8(0)
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(s.ServerName)) })
 			})
-		}))
+		})
 	}
 	// RFC 8422 §5.1.2: ECPointFormat ec_point_format_list<1..2^8-1>,
 	// uncompressed (0) only.
-	errs = append(errs, add(ExtECPointFormats, func(b *cryptobyte.Builder) {
+	add(ExtECPointFormats, func(b *cryptobyte.Builder) {
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
-	}))
+	})
 	// RFC 8446 §4.2.7: NamedGroup named_group_list<2..2^16-1>
-	errs = append(errs, add(ExtSupportedGroups, func(b *cryptobyte.Builder) { addUint16List(b, groups) }))
+	add(ExtSupportedGroups, func(b *cryptobyte.Builder) { addUint16List(b, groups) })
 	if len(s.ALPN) > 0 {
 		// RFC 7301 §3.1: ProtocolName protocol_name_list<2..2^16-1>
-		errs = append(errs, add(ExtALPN, func(b *cryptobyte.Builder) {
+		add(ExtALPN, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				for _, p := range s.ALPN {
 					b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(p)) })
 				}
 			})
-		}))
+		})
 	}
 	// RFC 7627 §5.1: empty extension_data.
 	exts = append(exts, Extension{Type: ExtExtendedMasterSecret, Data: []byte{}})
 	if s.Version >= VersionTLS12 {
 		// RFC 8446 §4.2.3: SignatureScheme supported_signature_algorithms<2..2^16-2>
-		errs = append(errs, add(ExtSignatureAlgorithms, func(b *cryptobyte.Builder) { addUint16List(b, schemes) }))
+		add(ExtSignatureAlgorithms, func(b *cryptobyte.Builder) { addUint16List(b, schemes) })
 	}
 	versions := s.SupportedVersions
 	if len(versions) == 0 && s.Version >= VersionTLS13 {
@@ -268,33 +272,33 @@ func (s *ClientHelloSpec) extensions() ([]Extension, error) {
 	}
 	if len(versions) > 0 {
 		// RFC 8446 §4.2.1: ProtocolVersion versions<2..254>
-		errs = append(errs, add(ExtSupportedVersions, func(b *cryptobyte.Builder) {
+		add(ExtSupportedVersions, func(b *cryptobyte.Builder) {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
 				for _, v := range versions {
 					b.AddUint16(v)
 				}
 			})
-		}))
+		})
 	}
 	if offers13 {
 		// RFC 8446 §4.2.9: PskKeyExchangeMode ke_modes<1..255>, psk_dhe_ke (1)
-		errs = append(errs, add(ExtPSKKeyExchangeModes, func(b *cryptobyte.Builder) {
+		add(ExtPSKKeyExchangeModes, func(b *cryptobyte.Builder) {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(1) })
-		}))
+		})
 		// RFC 8446 §4.2.8: KeyShareEntry client_shares<0..2^16-1>
-		errs = append(errs, add(ExtKeyShare, func(b *cryptobyte.Builder) {
+		add(ExtKeyShare, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				for _, ks := range s.KeyShares {
 					b.AddUint16(ks.Group)
 					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ks.Data) })
 				}
 			})
-		}))
+		})
 	}
 	// RFC 5746 §3.4: an empty renegotiated_connection in the initial hello.
 	exts = append(exts, Extension{Type: ExtRenegotiationInfo, Data: []byte{0}})
 	exts = append(exts, s.Extensions...)
-	return exts, errors.Join(errs...)
+	return exts, err
 }
 
 // NewX25519KeyShare returns an X25519 key share whose private key is drawn

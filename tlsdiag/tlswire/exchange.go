@@ -32,6 +32,8 @@ const (
 	ResponseNotTLS
 )
 
+// String returns "ServerHello", "HelloRetryRequest", "alert", "closed" or
+// "not TLS".
 func (k ResponseKind) String() string {
 	switch k {
 	case ResponseServerHello:
@@ -89,9 +91,9 @@ type ServerResponse struct {
 // deadline, unless zero, bounds the whole exchange (conn.SetDeadline); the
 // caller closes conn. A server that sends nothing until the deadline yields
 // an error wrapping os.ErrDeadlineExceeded. Once a ServerHello has arrived,
-// a close or error that cuts the rest of the flight short ends the reading
-// without an error: HelloDone is then false. A server that breaks the wire
-// format yields an error wrapping ErrMalformed.
+// a close, reset or timeout that cuts the rest of the flight short ends the
+// reading without an error: HelloDone is then false. A server that breaks
+// the wire format yields an error wrapping ErrMalformed.
 func Exchange(conn net.Conn, hello []byte, deadline time.Time) (*ServerResponse, error) {
 	if !deadline.IsZero() {
 		if err := conn.SetDeadline(deadline); err != nil {
@@ -106,7 +108,9 @@ func Exchange(conn net.Conn, hello []byte, deadline time.Time) (*ServerResponse,
 		return nil, fmt.Errorf("tlswire: sending ClientHello: %w", err)
 	}
 	br := bufio.NewReaderSize(&limitReader{r: conn, n: MaxExchangeBytes}, 4096)
-	hr := NewHandshakeReader(br, DefaultMaxHandshakeSize)
+	// The whole answer is bounded; a single message (a long chain) may
+	// use all of it.
+	hr := NewHandshakeReader(br, MaxExchangeBytes)
 	resp := &ServerResponse{}
 	for {
 		msg, rec, err := hr.Next()
@@ -205,7 +209,7 @@ func (resp *ServerResponse) handshake(msg []byte) (done bool, err error) {
 func (resp *ServerResponse) end(err error, br *bufio.Reader) (*ServerResponse, error) {
 	var notTLS *NotTLSError
 	switch {
-	case errors.Is(err, errExchangeLimit):
+	case errors.Is(err, errExchangeLimit), errors.Is(err, ErrMalformed):
 		return nil, err
 	case resp.Kind != 0:
 		// The server answered; what cut the rest short does not change it.

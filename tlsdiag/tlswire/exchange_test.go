@@ -299,6 +299,22 @@ func TestExchangeFakeServers(t *testing.T) {
 				t.Errorf("Exchange = %v %v; want ServerHello and internal_error", r.Kind, r.Alert)
 			}
 		},
+	}, {
+		name: "a 120 KB chain",
+		handle: func(c net.Conn) {
+			readHello(c)
+			chain := &Certificate{Version: VersionTLS12}
+			for i := range 3 {
+				chain.Entries = append(chain.Entries, CertificateEntry{Data: bytes.Repeat([]byte{byte(i + 1)}, 40000)})
+			}
+			flight := bytes.Join([][]byte{sh12, must(t)(chain.Marshal()), MarshalServerHelloDone()}, nil)
+			c.Write(MarshalRecord(RecordHandshake, VersionTLS12, flight))
+		},
+		check: func(t *testing.T, r *ServerResponse) {
+			if r.Kind != ResponseServerHello || len(r.Certificates) != 3 || !r.HelloDone {
+				t.Errorf("Exchange = %v, %d certificates, done %v; want ServerHello, 3, done", r.Kind, len(r.Certificates), r.HelloDone)
+			}
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,6 +345,14 @@ func TestExchangeErrors(t *testing.T) {
 		handle: func(c net.Conn) {
 			readHello(c)
 			c.Write(MarshalRecord(RecordHandshake, VersionTLS12, must(t)((&Certificate{Version: VersionTLS12}).Marshal())))
+		},
+		want: ErrMalformed,
+	}, {
+		name: "malformed certificate after the ServerHello",
+		handle: func(c net.Conn) {
+			readHello(c)
+			bad := frame(TypeCertificate, []byte{0, 0, 5, 0, 0, 9, 1})
+			c.Write(MarshalRecord(RecordHandshake, VersionTLS12, append(slices.Clone(sh12), bad...)))
 		},
 		want: ErrMalformed,
 	}, {

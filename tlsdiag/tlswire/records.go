@@ -42,6 +42,7 @@ type NotTLSError struct {
 	FirstBytes []byte
 }
 
+// Error says that the peer did not speak TLS and quotes its first bytes.
 func (e *NotTLSError) Error() string {
 	return fmt.Sprintf("tlswire: the peer did not answer with TLS: first bytes %q", e.FirstBytes)
 }
