@@ -120,10 +120,17 @@ func runLabJobs(ctx context.Context, jobs []*labJob, prog *progress) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				j.err = errors.New("interrupted")
+				return
+			}
 			prog.begin(j)
 			t := time.Now()
 			j.result, j.err = lab.Run(ctx, j.scenario, j.peer)
 			j.took = time.Since(t)
+			if ctx.Err() != nil {
+				j.result, j.err = nil, errors.New("interrupted")
+			}
 			prog.end(j)
 		})
 	}
