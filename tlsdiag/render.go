@@ -95,9 +95,21 @@ func (p *printer) finding(label string, f Finding) {
 		prefix := "      fix: "
 		if i > 0 {
 			prefix = "       or: "
+			if rest, ok := strings.CutPrefix(fix, "Or "); ok {
+				fix = upperFirst(rest)
+			} else if rest, ok := strings.CutPrefix(fix, "Or, "); ok {
+				fix = upperFirst(rest)
+			}
 		}
 		p.line("%s%s", prefix, fix)
 	}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func configured(f *Facts) *Attempt {
@@ -124,8 +136,11 @@ func (p *printer) evidence(r *Report) {
 		p.line("  server chain, as sent (leaf first), and the path the client built:")
 		p.chainTree(c)
 	}
-	if c := r.Context; c != nil && c.Host != nil {
-		p.line("  host name %q:", c.Host.Host)
+	if c := r.Context; c != nil && c.Host != nil && c.Host.OK {
+		p.line("  host name %q: matches the server's certificate", c.Host.Host)
+	}
+	if c := r.Context; c != nil && c.Host != nil && !c.Host.OK {
+		p.line("  host name %q: no name of the server's certificate matches:", c.Host.Host)
 		for _, n := range c.Host.Checks {
 			mark := "no "
 			if n.Match {
@@ -153,6 +168,9 @@ func (p *printer) evidence(r *Report) {
 	if s := f.Server; s != nil {
 		if len(a.OfferedVersions) > 0 {
 			p.line("  client versions: %s", strings.Join(a.OfferedVersions, ", "))
+		}
+		if len(a.OfferedSuites) > 0 {
+			p.line("  client suites (%d): %s", len(a.OfferedSuites), strings.Join(a.OfferedSuites, ", "))
 		}
 		if len(s.VersionsProbed) > 0 {
 			p.line("  server versions: %s (probed %s)", orNone(s.Versions), strings.Join(s.VersionsProbed, ", "))
@@ -227,10 +245,15 @@ func (p *printer) chainTree(c *Context) {
 	}
 	notes := map[string][]string{}
 	var tail []string
+	breaks := false
 	for _, pr := range c.Path.Problems {
 		if pr.Cert == nil {
 			tail = append(tail, pr.Detail)
 			continue
+		}
+		if pr.Kind == pki.ProblemMissingIssuer && pr.FoundIn == "" {
+			breaks = true
+			continue // drawn as the node where the path breaks
 		}
 		fp := pki.Fingerprint(pr.Cert)
 		notes[fp] = append(notes[fp], pr.Detail)
@@ -243,7 +266,7 @@ func (p *printer) chainTree(c *Context) {
 		fp := pki.Fingerprint(x)
 		where := "not sent"
 		if i, ok := sent[fp]; ok {
-			where = fmt.Sprintf("sent #%d", i)
+			where = fmt.Sprintf("sent #%d", i+1)
 		}
 		if c.Path.Anchor != nil && pki.Fingerprint(c.Path.Anchor) == fp {
 			where += ", trust anchor"
@@ -258,7 +281,7 @@ func (p *printer) chainTree(c *Context) {
 			p.line("    %s   ✗ %s", indent, n)
 		}
 	}
-	if !c.Path.OK && c.Path.Anchor == nil {
+	if breaks && c.Path.Anchor == nil {
 		last := path[len(path)-1]
 		indent := strings.Repeat("  ", len(path))
 		if !pki.IsSelfSigned(last) {
@@ -267,7 +290,7 @@ func (p *printer) chainTree(c *Context) {
 	}
 	for i, x := range c.Configured.Chain {
 		if !onPath(x, path) {
-			p.line("    (sent #%d, not on the path: %s)", i, x.Subject.String())
+			p.line("    (sent #%d, not on the path: %s)", i+1, x.Subject.String())
 		}
 	}
 	for _, t := range tail {

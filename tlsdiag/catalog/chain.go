@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tlsgate/tlsgate/pki"
@@ -199,7 +200,9 @@ func chainCauses() []tlsdiag.Cause {
 				}
 				var names []string
 				for _, n := range h.Checks {
-					names = append(names, n.Name)
+					if !slices.Contains(names, n.Name) {
+						names = append(names, n.Name)
+					}
 				}
 				return &tlsdiag.Finding{
 					Detail:   fmt.Sprintf("The client asked for %q; the certificate %q is valid for %s.", h.Host, c.Configured.Chain[0].Subject.String(), quoteList(names)),
