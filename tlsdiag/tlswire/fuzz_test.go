@@ -4,13 +4,30 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
 
 // The fuzz targets check that no parser panics or reads out of bounds, and
 // that what a parser accepts survives Marshal and a second parse unchanged.
-// Seeds are well-formed messages built here.
+// Seeds are well-formed messages built here and the messages of the
+// recorded transcripts in testdata.
+
+// transcriptSeeds returns the transcripts' handshake messages of type typ.
+func transcriptSeeds(f *testing.F, typ uint8) [][]byte {
+	var out [][]byte
+	for _, m := range transcriptMessages(f) {
+		if m[0] == typ {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		f.Fatalf("no %s in the transcripts", HandshakeTypeName(typ))
+	}
+	return out
+}
 
 func seedServerHellos(f *testing.F) {
 	share := append([]byte{0x00, 0x1D, 0x00, 0x20}, make([]byte, 32)...)
@@ -30,6 +47,9 @@ func seedServerHellos(f *testing.F) {
 
 func FuzzParseServerHello(f *testing.F) {
 	seedServerHellos(f)
+	for _, m := range transcriptSeeds(f, TypeServerHello) {
+		f.Add(m)
+	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		sh, err := ParseServerHello(msg)
 		if err != nil {
@@ -57,6 +77,9 @@ func FuzzParseCertificate(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(b, c.Version >= VersionTLS13)
+	}
+	for _, m := range transcriptSeeds(f, TypeCertificate) {
+		f.Add(m, false)
 	}
 	f.Fuzz(func(t *testing.T, msg []byte, tls13 bool) {
 		version := VersionTLS12
@@ -86,6 +109,9 @@ func FuzzParseCertificateRequest(f *testing.F) {
 		}
 		f.Add(b, uint8(cr.Version))
 	}
+	for _, m := range transcriptSeeds(f, TypeCertificateRequest) {
+		f.Add(m, uint8(3)) // TLS 1.2
+	}
 	f.Fuzz(func(t *testing.T, msg []byte, minor uint8) {
 		version := 0x0300 | uint16(minor%5)
 		cr, err := ParseCertificateRequest(msg, version)
@@ -111,6 +137,9 @@ func FuzzParseClientHello(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(b)
+	}
+	for _, m := range transcriptSeeds(f, TypeClientHello) {
+		f.Add(m)
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		ch, err := ParseClientHello(msg)
@@ -172,6 +201,9 @@ func FuzzParseServerHelloDone(f *testing.F) {
 func FuzzParseServerKeyExchange(f *testing.F) {
 	f.Add(frame(TypeServerKeyExchange, append([]byte{3, 0, 0x1D, 1, 9, 4, 3, 0, 1}, 0)), uint8(4), uint8(1), uint8(3))
 	f.Add(frame(TypeServerKeyExchange, []byte{0, 1, 0xFF, 0, 1, 2, 0, 1, 5, 0, 1, 0}), uint8(2), uint8(1), uint8(1))
+	for _, m := range transcriptSeeds(f, TypeServerKeyExchange) {
+		f.Add(m, uint8(4), uint8(2), uint8(3)) // ECDHE, ECDSA, TLS 1.2
+	}
 	kxs := []KeyExchange{KxPSK, KxDHEPSK, KxDHE, KxRSA, KxECDHE, KxECDHEPSK, KxRSAPSK, KxSRP}
 	auths := []Authentication{AuthAnon, AuthRSA, AuthECDSA, AuthPSK}
 	f.Fuzz(func(t *testing.T, msg []byte, kx, auth, minor uint8) {
@@ -188,6 +220,13 @@ func FuzzHandshakeReader(f *testing.F) {
 	f.Add(append(MarshalRecord(RecordHandshake, VersionTLS12, sh[:10]), MarshalRecord(RecordHandshake, VersionTLS12, sh[10:])...))
 	f.Add([]byte{21, 3, 3, 0, 2, 2, 40})
 	f.Add([]byte("HTTP/1.1 400 Bad Request\r\n"))
+	for _, tr := range transcripts {
+		stream, err := os.ReadFile(filepath.Join("testdata", tr.file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(stream)
+	}
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		hr := NewHandshakeReader(bytes.NewReader(stream), 1<<12)
 		for range len(stream) + 1 {
