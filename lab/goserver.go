@@ -32,12 +32,16 @@ type goServer struct {
 
 // startGo starts spec on a free loopback port.
 func startGo(spec ServerSpec) (server, error) {
-	if spec.Behaviour == ServeClosed {
+	switch spec.Behaviour {
+	case ServeTLS, ServePlainHTTP, ServeSilent, ServeAbort, ServeGarbage, ServeEndless, ServeDrip:
+	case ServeClosed:
 		addr, err := freePort()
 		if err != nil {
 			return nil, err
 		}
 		return closedPort(addr), nil
+	default:
+		return nil, fmt.Errorf("unknown behaviour %q", spec.Behaviour)
 	}
 	s := &goServer{spec: spec, done: make(chan struct{}), conns: map[net.Conn]bool{}}
 	if spec.Behaviour == ServeTLS || spec.Behaviour == ServeAbort {
@@ -49,7 +53,7 @@ func startGo(spec ServerSpec) (server, error) {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("lab: go server: %w", err)
+		return nil, fmt.Errorf("go server: %w", err)
 	}
 	s.ln, s.addr = ln, ln.Addr().String()
 	s.wg.Add(1)
@@ -181,7 +185,7 @@ func goConfig(spec ServerSpec) (*tls.Config, error) {
 	if spec.Behaviour == ServeAbort {
 		return &tls.Config{
 			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-				return nil, errors.New("lab: this server aborts every handshake")
+				return nil, errors.New("this server aborts every handshake")
 			},
 		}, nil
 	}
@@ -207,7 +211,7 @@ func goConfig(spec ServerSpec) (*tls.Config, error) {
 				return c, nil
 			}
 			if spec.RequireSNI {
-				return nil, fmt.Errorf("lab: no certificate for server_name %q", h.ServerName)
+				return nil, fmt.Errorf("no certificate for server_name %q", h.ServerName)
 			}
 			return &def, nil
 		},
@@ -244,7 +248,7 @@ func verifyClient(raw [][]byte, roots *x509.CertPool) error {
 	for _, r := range raw {
 		c, err := x509.ParseCertificate(r)
 		if err != nil {
-			return fmt.Errorf("lab: client certificate: %w", err)
+			return fmt.Errorf("client certificate: %w", err)
 		}
 		chain = append(chain, c)
 	}
@@ -260,7 +264,7 @@ func verifyClient(raw [][]byte, roots *x509.CertPool) error {
 // tlsCert turns a credential into a tls.Certificate, sending its chain as given.
 func tlsCert(c Credential) (tls.Certificate, error) {
 	if len(c.Chain) == 0 || c.Key == nil {
-		return tls.Certificate{}, errors.New("lab: a TLS server needs a certificate and its key")
+		return tls.Certificate{}, errors.New("a TLS server needs a certificate and its key")
 	}
 	out := tls.Certificate{PrivateKey: c.Key, Leaf: c.Chain[0]}
 	for _, x := range c.Chain {
@@ -279,7 +283,7 @@ func (p closedPort) close() error    { return nil }
 func freePort() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", fmt.Errorf("lab: finding a free port: %w", err)
+		return "", fmt.Errorf("finding a free port: %w", err)
 	}
 	addr := ln.Addr().String()
 	return addr, ln.Close()

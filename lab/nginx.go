@@ -17,7 +17,7 @@ func startNginx(ctx context.Context, spec ServerSpec, dir string) (server, error
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
-		return nil, fmt.Errorf("lab: nginx prefix: %w", err)
+		return nil, fmt.Errorf("nginx prefix: %w", err)
 	}
 	var env []string
 	if spec.legacy() {
@@ -73,10 +73,10 @@ func nginxConf(spec ServerSpec, dir, addr string) (string, error) {
 		return b.String(), nil
 	case ServeTLS:
 	default:
-		return "", fmt.Errorf("lab: nginx cannot play the %q behaviour", spec.Behaviour)
+		return "", fmt.Errorf("nginx cannot play the %q behaviour", spec.Behaviour)
 	}
 	if spec.NoCANames {
-		return "", errors.New("lab: nginx lists the CAs it verifies client certificates with; it cannot list none")
+		return "", errors.New("nginx lists the CAs it verifies client certificates with; it cannot list none")
 	}
 	common, err := nginxTLS(spec, dir)
 	if err != nil {
@@ -157,7 +157,7 @@ func nginxTLS(spec ServerSpec, dir string) (string, error) {
 // nginxCert writes c as nginx loads it: the chain as sent in one file, then the key.
 func nginxCert(b *strings.Builder, dir, name string, c Credential) error {
 	if len(c.Chain) == 0 || c.Key == nil {
-		return errors.New("lab: a TLS server needs a certificate and its key")
+		return errors.New("a TLS server needs a certificate and its key")
 	}
 	cert, err := writePEM(dir, name+"-fullchain.pem", c.Chain...)
 	if err != nil {

@@ -56,7 +56,7 @@ func startListening(ctx context.Context, what string, start func(addr string) (*
 			return &procServer{p: p, addr: addr}, nil
 		}
 		p.close()
-		last = fmt.Errorf("lab: %s on %s: %w", what, addr, err)
+		last = fmt.Errorf("%s on %s: %w", what, addr, err)
 		if !strings.Contains(err.Error(), "in use") {
 			return nil, last
 		}
@@ -67,13 +67,13 @@ func startListening(ctx context.Context, what string, start func(addr string) (*
 // opensslArgs translates spec into s_server's arguments (all but -accept) and environment.
 func opensslArgs(spec ServerSpec, dir string) (args, env []string, err error) {
 	if spec.Behaviour != ServeTLS {
-		return nil, nil, fmt.Errorf("lab: openssl s_server cannot play the %q behaviour", spec.Behaviour)
+		return nil, nil, fmt.Errorf("openssl s_server cannot play the %q behaviour", spec.Behaviour)
 	}
 	if spec.RequireSNI {
-		return nil, nil, errors.New("lab: openssl s_server cannot refuse handshakes without server_name")
+		return nil, nil, errors.New("openssl s_server cannot refuse handshakes without server_name")
 	}
 	if len(spec.ByName) > 1 {
-		return nil, nil, errors.New("lab: openssl s_server serves at most one name besides its default")
+		return nil, nil, errors.New("openssl s_server serves at most one name besides its default")
 	}
 	cert, key, chain, err := writeCredential(dir, "server", spec.Cert)
 	if err != nil {
@@ -85,7 +85,7 @@ func opensslArgs(spec ServerSpec, dir string) (args, env []string, err error) {
 	}
 	for _, n := range spec.ByName {
 		if len(n.Chain) > 1 {
-			return nil, nil, fmt.Errorf("lab: openssl s_server sends no chain for %q, only its leaf", n.Name)
+			return nil, nil, fmt.Errorf("openssl s_server sends no chain for %q, only its leaf", n.Name)
 		}
 		c2, k2, _, err := writeCredential(dir, "named", n.Credential)
 		if err != nil {
@@ -146,7 +146,7 @@ func opensslCiphers(ids []uint16) (string, error) {
 	for _, id := range ids {
 		s, ok := tlswire.SuiteByID(id)
 		if !ok || s.OpenSSLName == "" {
-			return "", fmt.Errorf("lab: cipher suite 0x%04x has no OpenSSL name", id)
+			return "", fmt.Errorf("cipher suite 0x%04x has no OpenSSL name", id)
 		}
 		names = append(names, s.OpenSSLName)
 	}
@@ -170,7 +170,7 @@ CipherString = DEFAULT:@SECLEVEL=0
 // writeCredential writes c's leaf, key and the rest of its chain (if any) to dir as PEM.
 func writeCredential(dir, name string, c Credential) (cert, key, chain string, err error) {
 	if len(c.Chain) == 0 || c.Key == nil {
-		return "", "", "", errors.New("lab: a TLS server needs a certificate and its key")
+		return "", "", "", errors.New("a TLS server needs a certificate and its key")
 	}
 	if cert, err = writePEM(dir, name+".pem", c.Chain[0]); err != nil {
 		return "", "", "", err
@@ -193,7 +193,7 @@ func writePEM(dir, name string, certs ...*x509.Certificate) (string, error) {
 func writeKey(dir, name string, key any) (string, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return "", fmt.Errorf("lab: encoding a key: %w", err)
+		return "", fmt.Errorf("encoding a key: %w", err)
 	}
 	return writeFile(dir, name, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }
@@ -201,7 +201,7 @@ func writeKey(dir, name string, key any) (string, error) {
 func writeFile(dir, name string, data []byte) (string, error) {
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, data, 0o600); err != nil {
-		return "", fmt.Errorf("lab: writing %s: %w", p, err)
+		return "", fmt.Errorf("writing %s: %w", p, err)
 	}
 	return p, nil
 }

@@ -39,7 +39,7 @@ func (t tool) find() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("lab: %s: %w (on Debian: apt-get install %s)", t.name, ErrMissingTool, t.pkg)
+	return "", fmt.Errorf("%s: %w (on Debian: apt-get install %s)", t.name, ErrMissingTool, t.pkg)
 }
 
 // process is a child server: its command, its output's tail, and when it exited.
@@ -62,7 +62,7 @@ func startProcess(path string, args []string, dir string, env []string, ready st
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("lab: starting %s: %w", path, err)
+		return nil, fmt.Errorf("starting %s: %w", path, err)
 	}
 	p := &process{cmd: cmd, out: out, exited: make(chan struct{})}
 	go func() {

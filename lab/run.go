@@ -86,7 +86,7 @@ func Start(ctx context.Context, s Scenario, peer Peer, dir string) (_ *Running, 
 		r.Timeout = DefaultTimeout
 	}
 	if r.Expectations, err = s.Client.expectations(tmp); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lab: %s: %w", s.Name, err)
 	}
 	switch peer {
 	case PeerGo:
@@ -96,7 +96,7 @@ func Start(ctx context.Context, s Scenario, peer Peer, dir string) (_ *Running, 
 	case PeerNginx:
 		r.srv, err = startNginx(ctx, s.Server, tmp)
 	default:
-		err = fmt.Errorf("lab: unknown peer %q", peer)
+		err = fmt.Errorf("unknown peer %q", peer)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lab: starting %s with %s: %w", s.Name, peer, err)
@@ -146,7 +146,7 @@ func (c ClientSpec) expectations(dir string) (*tlsdiag.Expectations, error) {
 	case errors.Is(err, pki.ErrKeyMismatch):
 		x.ClientCertProblem = strings.ReplaceAll(err.Error(), dir+string(os.PathSeparator), "")
 	case err != nil:
-		return nil, fmt.Errorf("lab: loading the client credential: %w", err)
+		return nil, fmt.Errorf("loading the client credential: %w", err)
 	default:
 		cert := b.TLSCertificate()
 		x.ClientCert = &cert
