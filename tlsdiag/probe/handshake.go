@@ -55,6 +55,23 @@ type handshaker struct {
 	clientCert   *tls.Certificate
 	roots        *x509.CertPool
 	verifyFailed bool
+	// onTicket, when set, is called when the server sends a session ticket.
+	onTicket func()
+}
+
+// ticketWatch is a session cache that stores nothing and tells the handshaker when a TLS 1.3
+// server sends a session ticket: servers send tickets after they have accepted the client's
+// certificate and Finished, so a ticket ends the wait for their verdict early.
+type ticketWatch struct{ h *handshaker }
+
+// Get implements tls.ClientSessionCache; it never resumes.
+func (ticketWatch) Get(string) (*tls.ClientSessionState, bool) { return nil, false }
+
+// Put implements tls.ClientSessionCache.
+func (w ticketWatch) Put(string, *tls.ClientSessionState) {
+	if w.h.onTicket != nil {
+		w.h.onTicket()
+	}
 }
 
 // Handshake performs one handshake with crypto/tls exactly as the configured client would,
@@ -108,6 +125,7 @@ func (h *handshaker) tlsConfig(sni bool) *tls.Config {
 		Time:                 h.cfg.Now,
 		CipherSuites:         h.exp.Ciphers,
 		Renegotiation:        tls.RenegotiateNever,
+		ClientSessionCache:   ticketWatch{h},
 	}
 	if sni {
 		c.ServerName = h.exp.ServerName
@@ -195,9 +213,15 @@ func (h *handshaker) awaitVerdict(tc *tls.Conn, wait time.Duration, deadline tim
 		until = deadline
 	}
 	_ = tc.SetReadDeadline(until)
+	ticket := false
+	h.onTicket = func() {
+		ticket = true
+		_ = tc.NetConn().SetReadDeadline(time.Now()) // the verdict is in: stop reading
+	}
+	defer func() { h.onTicket = nil }()
 	var b [1]byte
 	_, err := tc.Read(b[:])
-	if err == nil || isTimeout(err) {
+	if err == nil || isTimeout(err) || ticket {
 		return nil
 	}
 	h.setStep(tlsdiag.StepPostHandshake)
