@@ -139,12 +139,12 @@ func (s *goServer) handle(c net.Conn) {
 	case ServeDrip:
 		_, _ = c.Read(make([]byte, 1024))
 		drip := []byte{22, 3, 3, 0x40, 0x00, 2, 0, 0x3f, 0xfc} // a ServerHello that never ends
-		for i := 0; s.wait(time.Second); i++ {
+		for i := 0; ; i++ {
 			b := byte(0)
 			if i < len(drip) {
 				b = drip[i]
 			}
-			if _, err := c.Write([]byte{b}); err != nil {
+			if _, err := c.Write([]byte{b}); err != nil || !s.wait(time.Second) {
 				return
 			}
 		}

@@ -1,10 +1,3 @@
-// Package lab runs the diagnosable TLS failures as real servers on loopback, for tlsgate lab and the end-to-end tests.
-//
-// A Scenario is data: what the server does (ServerSpec), how the client is configured
-// (ClientSpec), the cause the doctor must name and the key evidence it must show. Three
-// peers can play a server: Go's crypto/tls in this process, OpenSSL's s_server and nginx,
-// each as a child process with its own files in a temporary directory. Start brings a
-// scenario up on 127.0.0.1; Run also probes it and judges the doctor's verdict.
 package lab
 
 import (
