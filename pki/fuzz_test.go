@@ -107,4 +107,3 @@ func FuzzVerifyPath(f *testing.F) {
 		_ = MatchHost(sent[0], "fuzz.test")
 	})
 }
-
