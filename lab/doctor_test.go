@@ -247,7 +247,9 @@ func TestDoctorHostileServers(t *testing.T) {
 			start := time.Now()
 			code, out, errOut := doctor(t, slices.Concat(connect, []string{"--timeout", timeout.String(), "--format", "json", target})...)
 			took := time.Since(start)
-			if took > timeout+time.Second {
+			// The slack is for loaded machines: a doctor that waited on these servers
+			// would run until their 30 s connection limit.
+			if took > timeout+3*time.Second {
 				t.Errorf("the doctor took %s with --timeout %s", took, timeout)
 			}
 			if code != cli.ExitFindings {
