@@ -105,14 +105,19 @@ func newFlags(e *env, name, synopsis, description string) *flag.FlagSet {
 // parseFlags parses args; it returns done=true with the exit status when the caller must
 // return at once (help asked, or bad usage).
 func parseFlags(fs *flag.FlagSet, e *env, args []string) (code int, done bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stdout)
-			fs.Usage()
-			return ExitOK, true
-		}
-		return ExitUsage, true
+	// The flag package prints its own complaint and the usage; print them once, ours.
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(e.stdout)
+		fs.Usage()
+		return ExitOK, true
+	case err != nil:
+		fs.SetOutput(e.stderr)
+		return fail(e, ExitUsage, fmt.Errorf("%s: %w", fs.Name(), err), fmt.Sprintf("see tlsgate %s --help", fs.Name())), true
 	}
+	fs.SetOutput(e.stderr)
 	return 0, false
 }
 

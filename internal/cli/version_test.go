@@ -48,3 +48,27 @@ func TestUsage(t *testing.T) {
 		})
 	}
 }
+
+func TestHelpPrintedOnce(t *testing.T) {
+	for _, cmd := range []string{"doctor", "cert", "lab", "version"} {
+		t.Run(cmd, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := Main(context.Background(), []string{cmd, "--help"}, &out, &errb); code != ExitOK {
+				t.Fatalf("exit %d; want 0", code)
+			}
+			if n := strings.Count(out.String(), "Usage: tlsgate"); n != 1 || errb.Len() != 0 {
+				t.Errorf("usage printed %d times on stdout, stderr %q; want once, nothing on stderr", n, errb.String())
+			}
+		})
+	}
+}
+
+func TestUnknownFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"doctor", "--nosuch", "a:1"}, &out, &errb); code != ExitUsage {
+		t.Fatalf("exit %d; want %d", code, ExitUsage)
+	}
+	if !strings.Contains(errb.String(), "error: doctor: flag provided but not defined: -nosuch") || !strings.Contains(errb.String(), "hint: see tlsgate doctor --help") {
+		t.Errorf("stderr %q; want the error and a hint", errb.String())
+	}
+}
