@@ -57,7 +57,7 @@ func TestScenariosCoverTheCatalog(t *testing.T) {
 	}
 }
 
-// keyEvidence checks, independently of Scenario.Evidence, that a finding carries the
+// keyEvidence, by scenario name, checks, independently of Scenario.Evidence, that a finding carries the
 // evidence that proves it, derived from the certificates the lab minted.
 var keyEvidence = map[string]func(t *testing.T, f tlsdiag.Finding){
 	catalog.ChainIncomplete: func(t *testing.T, f tlsdiag.Finding) {
@@ -78,6 +78,10 @@ var keyEvidence = map[string]func(t *testing.T, f tlsdiag.Finding){
 	},
 	catalog.ClientCertRejected: func(t *testing.T, f tlsdiag.Finding) {
 		wantEvidence(t, f, "clientCertIssuer", labPKI().clientB.Cert.Subject.String())
+	},
+	catalog.ClientCertRejected + ".same-name-ca": func(t *testing.T, f tlsdiag.Finding) {
+		wantEvidence(t, f, "clientCertIssuer", labPKI().clientA.Cert.Subject.String())
+		wantEvidence(t, f, "clientCert", labPKI().clientForged.Cert.Subject.String())
 	},
 	catalog.HostnameMismatch: func(t *testing.T, f tlsdiag.Finding) {
 		wantEvidence(t, f, "host", DefaultServerName)
@@ -130,7 +134,7 @@ func TestRun(t *testing.T) {
 				if f.Severity != s.Severity {
 					t.Errorf("%s severity %s; want %s", f.ID, f.Severity, s.Severity)
 				}
-				if check := keyEvidence[s.Expect]; check != nil {
+				if check := keyEvidence[s.Name]; check != nil {
 					check(t, f)
 				}
 				if s.Severity == tlsdiag.SeverityError && res.Report.OK {

@@ -31,6 +31,7 @@ type pkiSet struct {
 	clientLeafB  *pkitest.Cert
 	clientOldA   *pkitest.Cert // expired, issued by A
 	clientOtherA *pkitest.Cert // its key is used with clientLeafA's certificate
+	clientForged *pkitest.Cert // issued by another CA also named "Lab Client CA A"
 }
 
 var labPKI = sync.OnceValue(func() *pkiSet {
@@ -69,6 +70,7 @@ var labPKI = sync.OnceValue(func() *pkiSet {
 	p.clientLeafB = client(p.clientB, "lab client B", pkitest.Options{})
 	p.clientOldA = client(p.clientA, "lab client A (expired)", pkitest.Options{NotBefore: e.Add(-60 * 24 * time.Hour), NotAfter: e.Add(-30 * 24 * time.Hour)})
 	p.clientOtherA = client(p.clientA, "lab client A (other key)", pkitest.Options{})
+	p.clientForged = client(pkitest.NewRoot("Lab Client CA A"), "lab client A (other CA key)", pkitest.Options{})
 	return p
 })
 
@@ -230,6 +232,12 @@ func Scenarios() []Scenario {
 			Server:      ServerSpec{Cert: full, ClientAuth: ClientAuthRequire, ClientCAs: certs(p.clientA), NoCANames: true},
 			Client:      withClient(cred(p.clientLeafB)), Peers: notNginx,
 			Evidence: map[string]any{"clientCertIssuer": "CN=Lab Client CA B", "clientCert": "CN=lab client B", "clientCertSent": 1},
+		},
+		{
+			Name: catalog.ClientCertRejected + ".same-name-ca", Expect: catalog.ClientCertRejected, Severity: errorResult,
+			Description: "the server lists CA A; the client's certificate names CA A as issuer but another key signed it",
+			Server:      twoWay, Client: withClient(cred(p.clientForged)), Peers: allPeers,
+			Evidence: map[string]any{"clientCertIssuer": "CN=Lab Client CA A", "clientCert": "CN=lab client A (other CA key)", "clientCertSent": 1},
 		},
 		{
 			Name: catalog.ClientCertExpired, Expect: catalog.ClientCertExpired, Severity: errorResult,

@@ -85,6 +85,11 @@ type Attempt struct {
 	TimedOut bool `json:"timedOut,omitempty"`
 	// Closed is "eof" or "reset" when the server closed the connection without an alert.
 	Closed string `json:"closed,omitempty"`
+
+	// HTTP is the server's answer to one HTTP request sent after a handshake in which it
+	// asked for a client certificate: servers such as nginx with "ssl_verify_client on"
+	// complete the handshake and refuse the certificate (or its absence) at the HTTP level.
+	HTTP *HTTPAnswer `json:"http,omitempty"`
 	// NotTLS holds the first bytes of a reply that is not TLS.
 	NotTLS *NotTLS `json:"notTLS,omitempty"`
 
@@ -93,6 +98,13 @@ type Attempt struct {
 
 // Failed reports whether the attempt did not complete.
 func (a *Attempt) Failed() bool { return !a.Completed }
+
+// HTTPAnswer is the start of a server's HTTP response.
+type HTTPAnswer struct {
+	Status int    `json:"status"`
+	Line   string `json:"line"`            // the status line
+	Title  string `json:"title,omitempty"` // the HTML page's title, e.g. "400 No required SSL certificate was sent"
+}
 
 // CertRequest is what a server's CertificateRequest said.
 type CertRequest struct {

@@ -233,6 +233,13 @@ func attemptLine(a *Attempt) string {
 	if len(a.Chain) > 0 {
 		parts = append(parts, fmt.Sprintf("server certificate %q", a.Chain[0].Subject.String()))
 	}
+	if h := a.HTTP; h != nil {
+		answer := "HTTP answer: " + h.Line
+		if h.Title != "" {
+			answer += fmt.Sprintf(" (%q)", h.Title)
+		}
+		parts = append(parts, answer)
+	}
 	return strings.Join(parts, "; ")
 }
 

@@ -46,6 +46,22 @@ func refusedAfterRequest(a *tlsdiag.Attempt, alerts []string) bool {
 	return a.Closed != ""
 }
 
+// HTTP refusals of a client certificate by nginx, whose "ssl_verify_client on" completes the
+// handshake and answers every request with one of these pages.
+const (
+	httpNoCert  = "no required ssl certificate was sent"
+	httpBadCert = "the ssl certificate error"
+)
+
+// httpRefused reports whether the server completed the handshake after asking for a
+// certificate and then refused the request with the given page (see httpNoCert, httpBadCert).
+func httpRefused(a *tlsdiag.Attempt, page string) bool {
+	if a.CertRequest == nil || a.HTTP == nil || a.HTTP.Status != 400 {
+		return false
+	}
+	return strings.Contains(strings.ToLower(a.HTTP.Title), page)
+}
+
 func keystoreName(c *tlsdiag.Context) string {
 	if c.Expect.ClientCertFrom != "" {
 		return c.Expect.ClientCertFrom
@@ -104,11 +120,14 @@ func clientCertCauses() []tlsdiag.Cause {
 			HiddenBy: clientHiddenBy,
 			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
 				a := c.Configured
-				if c.Expect.ClientCert != nil || a.ClientCertSent != 0 || !refusedAfterRequest(a, missingAlerts) {
+				if c.Expect.ClientCert != nil || a.ClientCertSent != 0 {
+					return nil
+				}
+				if !refusedAfterRequest(a, missingAlerts) && !httpRefused(a, httpNoCert) {
 					return nil
 				}
 				return &tlsdiag.Finding{
-					Detail: fmt.Sprintf("The server sent a CertificateRequest; the client answered with an empty Certificate (no client certificate is configured) and the server aborted (%s).", failureText(a)),
+					Detail: fmt.Sprintf("The server sent a CertificateRequest; the client answered with an empty Certificate (no client certificate is configured) and the server refused the connection (%s).", failureText(a)),
 					Evidence: map[string]any{
 						"acceptableCAs":  a.CertRequest.AcceptableCAs,
 						"clientCertSent": a.ClientCertSent,
@@ -132,11 +151,11 @@ func clientCertCauses() []tlsdiag.Cause {
 				if leaf == nil || a.CertRequest == nil || a.ClientCertSent != 0 || len(a.CertRequest.AcceptableCAs) == 0 {
 					return nil
 				}
-				if a.Completed && a.AlertReceived == nil {
+				if a.Completed && a.AlertReceived == nil && !httpRefused(a, httpNoCert) {
 					return nil // the server does not insist
 				}
 				return &tlsdiag.Finding{
-					Detail: fmt.Sprintf("The client's certificate is issued by %q, which is not among the %d CA names the server accepts, so the client sent none (Certificate Length: 0) and the server aborted (%s).",
+					Detail: fmt.Sprintf("The client's certificate is issued by %q, which is not among the %d CA names the server accepts, so the client sent none (Certificate Length: 0) and the server refused the connection (%s).",
 						leaf.Issuer.String(), len(a.CertRequest.AcceptableCAs), failureText(a)),
 					Evidence: map[string]any{
 						"clientCertIssuer": leaf.Issuer.String(),
@@ -158,7 +177,10 @@ func clientCertCauses() []tlsdiag.Cause {
 			HiddenBy: append([]string{ClientCertExpired}, clientHiddenBy...),
 			Match: func(c *tlsdiag.Context) *tlsdiag.Finding {
 				a := c.Configured
-				if a.ClientCertSent <= 0 || !refusedAfterRequest(a, rejectionAlerts) {
+				if a.ClientCertSent <= 0 {
+					return nil
+				}
+				if !refusedAfterRequest(a, rejectionAlerts) && !httpRefused(a, httpBadCert) {
 					return nil
 				}
 				leaf := clientLeaf(c)

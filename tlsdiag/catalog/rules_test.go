@@ -152,6 +152,32 @@ func TestRules(t *testing.T) {
 				a.AlertReceived = &tlsdiag.Alert{Code: 48, Name: "unknown_ca"}
 				return a
 			}()}},
+		{name: "client cert missing, refused over HTTP (nginx)", x: expect(f.root.Cert), want: []string{ClientCertMissing},
+			attempts: []*tlsdiag.Attempt{func() *tlsdiag.Attempt {
+				a := completed(f.leaf.Cert, f.inter.Cert)
+				a.ClientCertSent = 0
+				a.CertRequest = &tlsdiag.CertRequest{AcceptableCAs: []string{"CN=Client CA"}}
+				a.HTTP = &tlsdiag.HTTPAnswer{Status: 400, Line: "HTTP/1.1 400 Bad Request", Title: "400 No required SSL certificate was sent"}
+				return a
+			}()}},
+		{name: "client cert rejected over HTTP (nginx)", want: []string{ClientCertRejected},
+			x: &tlsdiag.Expectations{ServerName: "backend.test", Roots: []*x509.Certificate{f.root.Cert}, ClientCert: &clientTLS},
+			attempts: []*tlsdiag.Attempt{func() *tlsdiag.Attempt {
+				a := completed(f.leaf.Cert, f.inter.Cert)
+				a.ClientCertSent = 1
+				a.CertRequest = &tlsdiag.CertRequest{AcceptableCAs: []string{"CN=Client CA"}}
+				a.HTTP = &tlsdiag.HTTPAnswer{Status: 400, Line: "HTTP/1.1 400 Bad Request", Title: "400 The SSL certificate error"}
+				return a
+			}()}},
+		{name: "client cert accepted, HTTP 404 is not a TLS matter", x: &tlsdiag.Expectations{ServerName: "backend.test", Roots: []*x509.Certificate{f.root.Cert}, ClientCert: &clientTLS},
+			want: nil,
+			attempts: []*tlsdiag.Attempt{func() *tlsdiag.Attempt {
+				a := completed(f.leaf.Cert, f.inter.Cert)
+				a.ClientCertSent = 1
+				a.CertRequest = &tlsdiag.CertRequest{AcceptableCAs: []string{"CN=Client CA"}}
+				a.HTTP = &tlsdiag.HTTPAnswer{Status: 404, Line: "HTTP/1.1 404 Not Found", Title: "404 Not Found"}
+				return a
+			}()}},
 		{name: "key mismatch", want: []string{ClientCertKeyMismatch},
 			x:        &tlsdiag.Expectations{ServerName: "backend.test", Roots: []*x509.Certificate{f.root.Cert}, ClientCertProblem: "private key does not match the certificate"},
 			attempts: []*tlsdiag.Attempt{completed(f.leaf.Cert, f.inter.Cert)}},

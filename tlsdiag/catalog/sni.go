@@ -95,6 +95,11 @@ func failureText(a *tlsdiag.Attempt) string {
 	switch {
 	case a.AlertReceived != nil:
 		return "alert " + a.AlertReceived.Name
+	case a.HTTP != nil && a.HTTP.Status >= 400:
+		if a.HTTP.Title != "" {
+			return fmt.Sprintf("the handshake completed, then every request is refused with HTTP %d %q", a.HTTP.Status, a.HTTP.Title)
+		}
+		return fmt.Sprintf("the handshake completed, then every request is refused with %q", a.HTTP.Line)
 	case a.Closed != "":
 		return "connection closed (" + a.Closed + ")"
 	case a.TimedOut:

@@ -198,6 +198,9 @@ func (h *handshaker) run(ctx context.Context, sni bool) error {
 		if a.CertRequest != nil && cs.Version == tls.VersionTLS13 {
 			err = h.awaitVerdict(tc, max(postHandshakeWait, 2*time.Since(start)), deadline)
 		}
+		if err == nil && a.CertRequest != nil {
+			a.HTTP = askHTTP(tc, h.exp.ServerName, min(h.cfg.Timeout, httpWait), deadline)
+		}
 	}
 	h.record(tap, err, deadline)
 	return err
