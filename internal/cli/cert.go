@@ -17,7 +17,7 @@ import (
 const certHelp = `Usage: tlsgate cert COMMAND [flags] FILE...
 
 Inspect certificates and keystores, and verify a chain against a truststore with an
-explained certVerdict.
+explained verdict.
 
 Commands:
   inspect   show what PEM, DER, PKCS#12 and JKS files hold
