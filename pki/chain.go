@@ -80,8 +80,10 @@ type Problem struct {
 	// For missing-issuer, and for name-link and signature-link at the top of a path that
 	// reaches no anchor: the issuer's name, the AKI (colon-separated hex), the AIA
 	// caIssuers URLs of Cert, and where else the issuer was found ("intermediates",
-	// "system" or "" nowhere). An untrusted-root problem has FoundIn "system" when the
-	// system roots hold that root but the client does not use them.
+	// "system" or "" nowhere). An untrusted-root problem has FoundIn "intermediates" when
+	// the root was not sent but came from the client's intermediates (a certificate fetched
+	// from the AIA URL, say), and "system" when the system roots hold that root but the
+	// client does not use them.
 	MissingIssuer string
 	AKI           string
 	AIA           []string

@@ -173,6 +173,33 @@ func TestVerifyPathDetails(t *testing.T) {
 			t.Errorf("anchor is not the root")
 		}
 	})
+	t.Run("untrusted root among intermediates", func(t *testing.T) {
+		// A leaf issued directly by a private root, sent alone; the client fetched the root
+		// (from the leaf's AIA URL) but does not trust it.
+		private := pkitest.NewRoot("Private Root CA")
+		direct := private.Issue(pkitest.Options{CommonName: "direct", IssuingCertificateURL: []string{"http://ca.test/root.crt"}})
+		r := VerifyPath(PathInput{Sent: certs(direct), Roots: certs(root), Intermediates: certs(private), Now: now})
+		if r.OK || len(r.Path) != 2 || r.Anchor != nil {
+			t.Fatalf("OK = %v, path of %d, anchor %v; want the path to end, unanchored, at the private root", r.OK, len(r.Path), r.Anchor)
+		}
+		if got, want := kinds(r), "untrusted-root@-1"; got != want {
+			t.Fatalf("problems %q; want %q", got, want)
+		}
+		p := r.Problems[0]
+		if p.Cert != private.Cert || p.FoundIn != "intermediates" || !p.Fatal() {
+			t.Errorf("problem on %s, FoundIn %q, fatal %v; want the private root, found in intermediates, fatal",
+				p.Cert.Subject, p.FoundIn, p.Fatal())
+		}
+		if !strings.Contains(p.Detail, "CN=Private Root CA") || !strings.Contains(p.Detail, "did not send") {
+			t.Errorf("Detail %q; want the root's subject and that the peer did not send it", p.Detail)
+		}
+	})
+	t.Run("untrusted root sent", func(t *testing.T) {
+		r := VerifyPath(PathInput{Sent: certs(leaf, inter, root), Roots: certs(pkitest.NewRoot("Elsewhere")), Now: now})
+		if p := r.Problems[0]; p.Kind != ProblemUntrustedRoot || p.FoundIn != "" {
+			t.Errorf("problem %s with FoundIn %q; want untrusted-root with FoundIn empty", p.Kind, p.FoundIn)
+		}
+	})
 	t.Run("expired since", func(t *testing.T) {
 		at := now.Add(400 * 24 * time.Hour)
 		r := VerifyPath(PathInput{Sent: certs(leaf, inter), Roots: certs(root), Now: at})

@@ -54,6 +54,10 @@ func (e *explainer) explainTop(systemHas *x509.Certificate, linked map[*node]boo
 	if IsSelfSigned(c) {
 		p := Problem{Kind: ProblemUntrustedRoot, Cert: c, Index: top.sent}
 		p.Detail = fmt.Sprintf("The path ends at the self-signed %s, which the truststore does not hold.", name(c))
+		if top.sent < 0 && top.inter {
+			p.FoundIn = "intermediates"
+			p.Detail += " The peer did not send it; the client's own intermediates hold it."
+		}
 		if systemHas != nil && bytes.Equal(systemHas.RawSubject, c.RawSubject) {
 			p.FoundIn = "system"
 			p.Detail += " The system's roots hold it, but the client does not use them."
