@@ -106,14 +106,7 @@ func NewContext(f *Facts, x *Expectations) *Context {
 		}
 	}
 	if chain := c.Configured.Chain; len(chain) > 0 {
-		res := pki.VerifyPath(pki.PathInput{
-			Sent:        chain,
-			Roots:       x.Roots,
-			SystemRoots: x.SystemRoots,
-			Now:         f.Time,
-			Policy:      x.Policy,
-			KeyUsage:    x509.ExtKeyUsageServerAuth,
-		})
+		res := VerifyServerPath(chain, x, f.Time, f.FetchedIssuers())
 		c.Path = &res
 		if x.ServerName != "" {
 			h := pki.MatchHost(chain[0], x.ServerName)
@@ -121,6 +114,35 @@ func NewContext(f *Facts, x *Expectations) *Context {
 		}
 	}
 	return c
+}
+
+// VerifyServerPath verifies a server's chain (leaf first) as the client configured by x
+// builds its path, at now. Fetched are issuers the server did not send that were fetched
+// from AIA URLs: they are the path's intermediates, so that a missing issuer found there
+// has FoundIn "intermediates" and a fetched root ends the path.
+func VerifyServerPath(chain []*x509.Certificate, x *Expectations, now time.Time, fetched []*x509.Certificate) pki.PathResult {
+	return pki.VerifyPath(pki.PathInput{
+		Sent:          chain,
+		Roots:         x.Roots,
+		SystemRoots:   x.SystemRoots,
+		Intermediates: fetched,
+		Now:           now,
+		Policy:        x.Policy,
+		KeyUsage:      x509.ExtKeyUsageServerAuth,
+	})
+}
+
+// FetchedFrom returns the AIA fetch that supplied cert, or nil when cert was not fetched.
+func (c *Context) FetchedFrom(cert *x509.Certificate) *AIAFetch {
+	if cert == nil {
+		return nil
+	}
+	for _, a := range c.Facts.AIA {
+		if i := a.Issuer(); i != nil && i.Equal(cert) {
+			return a
+		}
+	}
+	return nil
 }
 
 // Diagnose returns the findings of every cause present in f under x, deeper causes hiding

@@ -25,6 +25,44 @@ type Facts struct {
 
 	// Server is what crafted ClientHellos learned about the server; nil when none were sent.
 	Server *ServerFacts `json:"server,omitempty"`
+
+	// AIA are the fetches of missing issuers from the caIssuers URLs of the Authority
+	// Information Access extension (RFC 5280, section 4.2.2.1), in the order made: the
+	// issuer of the top certificate the server sent, then, when that issuer names its own
+	// issuer's URL, up the chain. Empty when the chain built, or nothing could be fetched.
+	AIA []*AIAFetch `json:"aia,omitempty"`
+}
+
+// AIAFetch is one fetch of an issuer's certificate from a caIssuers URL.
+type AIAFetch struct {
+	URL string `json:"url"`
+	// Error says why no usable certificate came from URL: a URL not fetched (https, ldap),
+	// a dial or HTTP error, a status other than 200, a body too large or too slow, content
+	// that is not a certificate, or a certificate that did not issue the one naming URL.
+	Error string `json:"error,omitempty"`
+	// Certificate is the issuer fetched; with Error set it may hold the certificate that
+	// was fetched but did not issue the one naming URL.
+	Certificate *x509.Certificate `json:"-"`
+	View        *pki.Summary      `json:"certificate,omitempty"`
+}
+
+// FetchedIssuers returns the issuers fetched from AIA URLs, in the order fetched.
+func (f *Facts) FetchedIssuers() []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, a := range f.AIA {
+		if c := a.Issuer(); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Issuer returns the certificate fetched when it is the missing issuer, or nil.
+func (a *AIAFetch) Issuer() *x509.Certificate {
+	if a == nil || a.Error != "" {
+		return nil
+	}
+	return a.Certificate
 }
 
 // Attempt names.

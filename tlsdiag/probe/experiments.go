@@ -29,6 +29,7 @@ type experiments struct {
 	mu       sync.Mutex
 	attempts []*tlsdiag.Attempt
 	server   *serverResults
+	aia      []*tlsdiag.AIAFetch
 }
 
 // serverResults is what the crafted hellos concluded, merged into ServerFacts at the end.
@@ -54,6 +55,8 @@ type serverResults struct {
 //     name;
 //   - an alert after a CertificateRequest answered with a certificate: the handshake
 //     without the client certificate;
+//   - a server chain that failed verification because an issuer is missing: that issuer,
+//     fetched from its caIssuers URL (unless NoAIA);
 //   - Scan: every version and every IANA suite of each accepted version.
 func runExperiments(ctx context.Context, cfg Config, facts *tlsdiag.Facts) {
 	c := facts.Attempts[0]
@@ -80,6 +83,16 @@ func runExperiments(ctx context.Context, cfg Config, facts *tlsdiag.Facts) {
 			e.wg.Go(e.versionsAndSuites)
 		}
 	}
+	if c.VerifyError != "" && len(c.Chain) > 0 && !cfg.NoAIA {
+		// Under ctx, not proofCtx: the fetched issuer is evidence for the chain's causes
+		// whatever else an experiment proves.
+		e.wg.Go(func() {
+			fetches := fetchMissingIssuers(ctx, cfg, c.Chain, facts.Time)
+			e.mu.Lock()
+			e.aia = fetches
+			e.mu.Unlock()
+		})
+	}
 	if c.VerifyError != "" {
 		switch {
 		case !sniSent && canSNI:
@@ -101,6 +114,7 @@ func runExperiments(ctx context.Context, cfg Config, facts *tlsdiag.Facts) {
 
 	slices.SortStableFunc(e.attempts, func(a, b *tlsdiag.Attempt) int { return cmp.Compare(a.Name, b.Name) })
 	facts.Attempts = append(facts.Attempts, e.attempts...)
+	facts.AIA = e.aia
 	if e.server != nil {
 		facts.Server = e.server.facts()
 	}

@@ -40,6 +40,11 @@ type Config struct {
 	// (Facts.Server complete), whatever the outcome of the configured handshake.
 	Scan bool
 
+	// NoAIA turns off fetching a missing issuer from the caIssuers URL of the certificate
+	// that names it (Facts.AIA), which otherwise happens when the server's chain does not
+	// build because an issuer is missing.
+	NoAIA bool
+
 	// Dial opens the TCP connections; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Now is the clock certificates are judged by; nil means time.Now.
@@ -97,7 +102,10 @@ func (cfg Config) withDefaults() Config {
 }
 
 // Run probes cfg.Address: the as-configured handshake, then the experiments its outcome
-// calls for, concurrently, stopping as soon as the outcome is explained. The whole run is
+// calls for, concurrently, stopping as soon as the outcome is explained. When the server's
+// chain does not build because an issuer is missing, and unless cfg.NoAIA, the missing
+// issuer is fetched over http from its caIssuers URL, through cfg.Dial, alongside the
+// experiments (Facts.AIA); a chain that verifies is never followed up. The whole run is
 // bounded by cfg.Timeout. It returns an error only when cfg is unusable; a failed handshake
 // is recorded in the Facts.
 func Run(ctx context.Context, cfg Config) (*tlsdiag.Facts, error) {
