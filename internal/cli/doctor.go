@@ -32,7 +32,7 @@ Exit status: 0 no error finding; 1 at least one error finding; 2 bad usage or un
 // doctorOptions are doctor's flags.
 type doctorOptions struct {
 	connect, servername          string
-	noSNI, scan                  bool
+	noSNI, scan, noAIA           bool
 	truststores                  listFlag
 	truststorePassword           string
 	clientCert, clientKey        string
@@ -58,6 +58,7 @@ func runDoctor(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&o.protocols, "protocols", "TLSv1.2,TLSv1.3", "versions the client may use, comma-separated (SSLv3 is probed, never offered)")
 	fs.StringVar(&o.ciphers, "ciphers", "", "suites the client may offer, IANA or OpenSSL names, comma-separated (default: Go's defaults)")
 	fs.BoolVar(&o.scan, "scan", false, "also enumerate every version (SSLv3..TLSv1.3) and every IANA cipher suite the server accepts")
+	fs.BoolVar(&o.noAIA, "no-aia", false, "do not fetch missing issuers from the certificate's AIA URL")
 	fs.StringVar(&o.format, "format", "text", "output `format`: text or json")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "bound on the whole diagnosis and on every connection")
 	if code, done := parseFlags(fs, e, args); done {
@@ -92,6 +93,7 @@ func runDoctor(ctx context.Context, e *env, args []string) int {
 		Expect:  x,
 		Timeout: o.timeout,
 		Scan:    o.scan,
+		NoAIA:   o.noAIA,
 	})
 	if err != nil {
 		return fail(e, ExitUsage, fmt.Errorf("doctor: %w", err), "")
