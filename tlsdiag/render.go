@@ -136,6 +136,13 @@ func (p *printer) evidence(r *Report) {
 		p.line("  server chain, as sent (leaf first), and the path the client built:")
 		p.chainTree(c)
 	}
+	for _, x := range f.AIA {
+		if i := x.Issuer(); i != nil {
+			p.line("  AIA: fetched %s from %s", i.Subject.String(), x.URL)
+		} else {
+			p.line("  AIA: %s: %s", x.URL, x.Error)
+		}
+	}
 	if c := r.Context; c != nil && c.Host != nil && c.Host.OK {
 		p.line("  host name %q: matches the server's certificate", c.Host.Host)
 	}
@@ -263,7 +270,7 @@ func (p *printer) chainTree(c *Context) {
 			continue // drawn as the node where the path breaks
 		}
 		fp := pki.Fingerprint(pr.Cert)
-		notes[fp] = append(notes[fp], pr.Detail)
+		notes[fp] = append(notes[fp], fetchedNote(c, pr))
 	}
 	path := c.Path.Path
 	if len(path) == 0 {
@@ -274,6 +281,8 @@ func (p *printer) chainTree(c *Context) {
 		where := "not sent"
 		if i, ok := sent[fp]; ok {
 			where = fmt.Sprintf("sent #%d", i+1)
+		} else if a := c.FetchedFrom(x); a != nil {
+			where = "not sent, fetched from " + a.URL
 		}
 		if c.Path.Anchor != nil && pki.Fingerprint(c.Path.Anchor) == fp {
 			where += ", trust anchor"
@@ -303,6 +312,31 @@ func (p *printer) chainTree(c *Context) {
 	for _, t := range tail {
 		p.line("    ✗ %s", t)
 	}
+}
+
+// fetchedNote is pr's detail, said in the doctor's terms when the certificate it is about
+// came from an AIA URL rather than from the client's configuration.
+func fetchedNote(c *Context, pr pki.Problem) string {
+	if pr.FoundIn != "intermediates" {
+		return pr.Detail
+	}
+	switch pr.Kind {
+	case pki.ProblemMissingIssuer:
+		path := c.Path.Path
+		for i, x := range path[:max(len(path)-1, 0)] {
+			if x.Equal(pr.Cert) {
+				if a := c.FetchedFrom(path[i+1]); a != nil {
+					return fmt.Sprintf("The server did not send %q, the issuer of %q; the doctor fetched it from %s, as browsers do and the configured client does not.",
+						path[i+1].Subject.String(), pr.Cert.Subject.String(), a.URL)
+				}
+			}
+		}
+	case pki.ProblemUntrustedRoot:
+		if a := c.FetchedFrom(pr.Cert); a != nil {
+			return fmt.Sprintf("The path ends at the self-signed %q, fetched from %s, which the truststore does not hold.", pr.Cert.Subject.String(), a.URL)
+		}
+	}
+	return pr.Detail
 }
 
 func onPath(x *x509.Certificate, path []*x509.Certificate) bool {
