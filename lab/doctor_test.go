@@ -259,3 +259,51 @@ func TestDoctorHostileServers(t *testing.T) {
 		})
 	}
 }
+
+// TestDoctorAIA runs the doctor against a server that sends only its leaf, issued directly
+// by a root the truststore lacks: the root fetched from the leaf's AIA URL makes it
+// truststore.missing-anchor; with --no-aia the doctor can only infer, and infers
+// chain.incomplete, saying it is an inference.
+func TestDoctorAIA(t *testing.T) {
+	s := scenario(t, "truststore.missing-anchor.leaf-only")
+	target, connect := serve(t, s)
+	trust := write(t, t.TempDir(), "other-root.pem", pkitest.PEM(s.Client.Roots...))
+	tests := []struct {
+		name    string
+		flags   []string
+		finding string
+		fetches int
+		detail  string
+	}{
+		{"with AIA", nil, "truststore.missing-anchor", 1, "self-signed root CA"},
+		{"--no-aia", []string{"--no-aia"}, "chain.incomplete", 0, "This is an inference: it was not fetched from the leaf's AIA URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := slices.Concat([]string{"--format", "json", "--timeout", "5s", "--truststore", trust}, tt.flags, connect, []string{target})
+			code, out, errOut := doctor(t, args...)
+			if code != cli.ExitFindings {
+				t.Fatalf("exit status %d; want %d\nstdout:\n%s\nstderr:\n%s", code, cli.ExitFindings, out, errOut)
+			}
+			r := checkJSONShape(t, out)
+			if len(r.Findings) != 1 || r.Findings[0]["id"] != tt.finding {
+				t.Fatalf("findings %v; want only %s", r.Findings, tt.finding)
+			}
+			if d, _ := r.Findings[0]["detail"].(string); !strings.Contains(d, tt.detail) {
+				t.Errorf("detail %q; want it to contain %q", d, tt.detail)
+			}
+			aia, _ := r.Facts["aia"].([]any)
+			if len(aia) != tt.fetches {
+				t.Fatalf("facts.aia has %d fetches; want %d: %v", len(aia), tt.fetches, r.Facts["aia"])
+			}
+			if tt.fetches > 0 {
+				f, _ := aia[0].(map[string]any)
+				cert, _ := f["certificate"].(map[string]any)
+				if f["url"] == "" || f["error"] != nil || cert["subject"] != "CN=Lab Private Root CA" {
+					t.Errorf("facts.aia[0] = %v; want the private root fetched without error", f)
+				}
+			}
+		})
+	}
+}

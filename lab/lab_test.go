@@ -6,7 +6,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsgate/tlsgate/pki"
 	"github.com/tlsgate/tlsgate/tlsdiag"
 	"github.com/tlsgate/tlsgate/tlsdiag/catalog"
 )
@@ -62,6 +65,34 @@ func TestScenariosCoverTheCatalog(t *testing.T) {
 var keyEvidence = map[string]func(t *testing.T, f tlsdiag.Finding){
 	catalog.ChainIncomplete: func(t *testing.T, f tlsdiag.Finding) {
 		wantEvidence(t, f, "missingIssuer", labPKI().inter.Cert.Subject.String())
+		// The leaf names no AIA URL: the intermediate is inferred, and the finding says so.
+		wantEvidence(t, f, "inferred", true)
+		if !strings.Contains(f.Detail, "inference") {
+			t.Errorf("detail %q; want it to say the missing issuer is inferred", f.Detail)
+		}
+	},
+	catalog.ChainIncomplete + ".aia": func(t *testing.T, f tlsdiag.Finding) {
+		p := labPKI()
+		wantEvidence(t, f, "missingIssuer", p.inter.Cert.Subject.String())
+		wantEvidence(t, f, "aiaFetched", p.interURL)
+		wantEvidence(t, f, "intermediate", map[string]any{"sha256": pki.Fingerprint(p.inter.Cert)})
+		if _, ok := f.Evidence["inferred"]; ok {
+			t.Errorf("evidence inferred = %v; want none: the fetched intermediate proves it", f.Evidence["inferred"])
+		}
+		for _, want := range []string{"found at " + p.interURL, "With it, the path builds up to \"" + p.root.Cert.Subject.String() + "\""} {
+			if !strings.Contains(f.Detail, want) {
+				t.Errorf("detail %q; want it to contain %q", f.Detail, want)
+			}
+		}
+	},
+	catalog.TruststoreMissingRoot + ".leaf-only": func(t *testing.T, f tlsdiag.Finding) {
+		p := labPKI()
+		wantEvidence(t, f, "root", map[string]any{"subject": p.privateRoot.Cert.Subject.String(), "sha256": pki.Fingerprint(p.privateRoot.Cert)})
+		wantEvidence(t, f, "aiaFetched", p.privateURL)
+		wantEvidence(t, f, "truststore", []string{p.otherRoot.Cert.Subject.String()})
+		if !strings.Contains(f.Detail, pki.Fingerprint(p.privateRoot.Cert)) {
+			t.Errorf("detail %q; want the root's fingerprint", f.Detail)
+		}
 	},
 	catalog.ProtocolMismatch: func(t *testing.T, f tlsdiag.Finding) {
 		wantEvidence(t, f, "serverVersions", []string{"TLSv1.0"})
@@ -351,5 +382,45 @@ func TestGoBehaviours(t *testing.T) {
 				t.Errorf("read %d bytes %q...", len(got), got[:min(len(got), 20)])
 			}
 		})
+	}
+}
+
+// TestAIAServer checks that the lab's AIA server serves the DER of the certificates the
+// AIA scenarios' leaves name, and nothing else.
+func TestAIAServer(t *testing.T) {
+	p := labPKI()
+	tests := []struct {
+		url    string
+		status int
+		want   []byte
+	}{
+		{p.interURL, http.StatusOK, p.inter.Cert.Raw},
+		{p.privateURL, http.StatusOK, p.privateRoot.Cert.Raw},
+		{p.aia.base + "/nothing-here.cer", http.StatusNotFound, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			resp, err := http.Get(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d; want %d", resp.StatusCode, tt.status)
+			}
+			if tt.want != nil && !bytes.Equal(body, tt.want) {
+				t.Errorf("got %d bytes; want the certificate's %d bytes of DER", len(body), len(tt.want))
+			}
+		})
+	}
+	if !strings.HasPrefix(p.aia.base, "http://127.0.0.1:") {
+		t.Errorf("AIA server at %s; want loopback", p.aia.base)
+	}
+	if !usesAIA(ServerSpec{Cert: cred(p.aiaLeaf)}, p.aia.base) || usesAIA(ServerSpec{Cert: cred(p.leaf)}, p.aia.base) {
+		t.Errorf("usesAIA does not tell the AIA leaf from the plain one")
 	}
 }

@@ -72,6 +72,9 @@ func Start(ctx context.Context, s Scenario, peer Peer, dir string) (_ *Running, 
 	if !s.PlayedBy(peer) {
 		return nil, fmt.Errorf("lab: scenario %s cannot be played by %s", s.Name, peer)
 	}
+	if aia := labPKI().aia; aia.err != nil && usesAIA(s.Server, aia.base) {
+		return nil, fmt.Errorf("lab: %s: %w", s.Name, aia.err)
+	}
 	tmp, err := os.MkdirTemp(dir, "tlsgate-lab-")
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)

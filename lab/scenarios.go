@@ -3,6 +3,10 @@ package lab
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +36,70 @@ type pkiSet struct {
 	clientOldA   *pkitest.Cert // expired, issued by A
 	clientOtherA *pkitest.Cert // its key is used with clientLeafA's certificate
 	clientForged *pkitest.Cert // issued by another CA also named "Lab Client CA A"
+
+	// aia serves the issuers named by the AIA caIssuers URLs of the leaves below.
+	aia         *aiaServer
+	aiaLeaf     *pkitest.Cert // backend.test, issued by inter, naming interURL
+	interURL    string        // serves inter
+	privateRoot *pkitest.Cert // a root no lab truststore holds
+	privateLeaf *pkitest.Cert // backend.test, issued by privateRoot directly, naming privateURL
+	privateURL  string        // serves privateRoot
+}
+
+// aiaServer serves the DER of lab certificates over HTTP on 127.0.0.1, for the caIssuers
+// URLs of the AIA scenarios. It starts with the lab's PKI, before the certificates naming
+// it are minted, and runs until the process ends.
+type aiaServer struct {
+	base  string // http://127.0.0.1:PORT
+	err   error  // why it does not listen
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+func startAIAServer() *aiaServer {
+	s := &aiaServer{files: map[string][]byte{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.err = fmt.Errorf("the AIA server: %w", err)
+		s.base = "http://127.0.0.1:0" // a URL that leads nowhere; Start refuses the scenarios
+		return s
+	}
+	s.base = "http://" + ln.Addr().String()
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: connLimit}
+	go srv.Serve(ln)
+	return s
+}
+
+// publish serves c's DER at /name and returns its URL.
+func (s *aiaServer) publish(name string, c *pkitest.Cert) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files["/"+name] = c.Cert.Raw
+	return s.base + "/" + name
+}
+
+func (s *aiaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	der, ok := s.files[r.URL.Path]
+	s.mu.Unlock()
+	if !ok || r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pkix-cert")
+	w.Write(der)
+}
+
+// usesAIA reports whether a certificate s's server sends names a caIssuers URL of the lab.
+func usesAIA(s ServerSpec, base string) bool {
+	for _, c := range s.Cert.Chain {
+		for _, u := range c.IssuingCertificateURL {
+			if strings.HasPrefix(u, base+"/") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 var labPKI = sync.OnceValue(func() *pkiSet {
@@ -71,6 +139,12 @@ var labPKI = sync.OnceValue(func() *pkiSet {
 	p.clientOldA = client(p.clientA, "lab client A (expired)", pkitest.Options{NotBefore: e.Add(-60 * 24 * time.Hour), NotAfter: e.Add(-30 * 24 * time.Hour)})
 	p.clientOtherA = client(p.clientA, "lab client A (other key)", pkitest.Options{})
 	p.clientForged = client(pkitest.NewRoot("Lab Client CA A"), "lab client A (other CA key)", pkitest.Options{})
+	p.aia = startAIAServer()
+	p.interURL = p.aia.publish("lab-intermediate-ca.cer", p.inter)
+	p.aiaLeaf = server(p.inter, pkitest.Options{IssuingCertificateURL: []string{p.interURL}})
+	p.privateRoot = pkitest.NewRoot("Lab Private Root CA")
+	p.privateURL = p.aia.publish("lab-private-root-ca.cer", p.privateRoot)
+	p.privateLeaf = server(p.privateRoot, pkitest.Options{IssuingCertificateURL: []string{p.privateURL}})
 	return p
 })
 
@@ -188,6 +262,12 @@ func Scenarios() []Scenario {
 		chainCase(catalog.ChainIncomplete, "the server sends only its leaf, issued by an intermediate the client lacks",
 			cred(p.leaf), trustRoot,
 			map[string]any{"missingIssuer": "CN=Lab Intermediate CA", "issuedTo": "CN=" + DefaultServerName}),
+		{
+			Name: catalog.ChainIncomplete + ".aia", Expect: catalog.ChainIncomplete, Severity: errorResult,
+			Description: "the server sends only its leaf; the leaf's AIA URL serves the intermediate, which the client lacks",
+			Server:      ServerSpec{Cert: cred(p.aiaLeaf)}, Client: trustRoot, Peers: allPeers,
+			Evidence: map[string]any{"missingIssuer": "CN=Lab Intermediate CA", "aiaFetched": p.interURL},
+		},
 		chainCase(catalog.ChainWrongIntermediate, "the server sends an intermediate of the right name but another key",
 			cred(p.leaf, p.impostor.Cert), trustRoot,
 			map[string]any{"problems": []any{map[string]any{"kind": "signature-link", "subject": "CN=" + DefaultServerName}}}),
@@ -199,6 +279,12 @@ func Scenarios() []Scenario {
 		chainCase(catalog.TruststoreMissingRoot, "the chain is complete; the truststore holds another root",
 			full, ClientSpec{Roots: certs(p.otherRoot)},
 			map[string]any{"root": map[string]any{"subject": "CN=Lab Root CA"}, "truststore": []string{"CN=Lab Other Root CA"}}),
+		{
+			Name: catalog.TruststoreMissingRoot + ".leaf-only", Expect: catalog.TruststoreMissingRoot, Severity: errorResult,
+			Description: "the server sends only its leaf, issued directly by a private root its AIA URL serves; the truststore holds another root",
+			Server:      ServerSpec{Cert: cred(p.privateLeaf)}, Client: ClientSpec{Roots: certs(p.otherRoot)}, Peers: allPeers,
+			Evidence: map[string]any{"root": map[string]any{"subject": "CN=Lab Private Root CA"}, "aiaFetched": p.privateURL},
+		},
 		chainCase(catalog.TruststoreEmpty, "the client's truststore holds no certificate",
 			full, ClientSpec{},
 			map[string]any{"serverChain": []any{map[string]any{"subject": "CN=" + DefaultServerName}, map[string]any{"subject": "CN=Lab Intermediate CA"}}}),
