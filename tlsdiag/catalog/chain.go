@@ -275,7 +275,8 @@ func chainCauses() []tlsdiag.Cause {
 					root = p.Cert.Subject.String()
 					ev["root"] = pki.Summarize(p.Cert)
 					detail = fmt.Sprintf("The chain is complete and links up to %q (SHA-256 %s), which %s does not hold.", root, pki.Fingerprint(p.Cert), truststoreName(c))
-					switch fetch = c.FetchedFrom(p.Cert); {
+					fetch = c.FetchedFrom(p.Cert)
+					switch {
 					case p.Index == 0:
 						detail = fmt.Sprintf("The server's certificate %q is self-signed and %s does not hold it.", root, truststoreName(c))
 					case fetch != nil:

@@ -4,8 +4,9 @@
 // the Expectations' truststore, protocols, cipher suites, SNI and client certificate), then,
 // depending on how that handshake ended, runs the experiments that tell the possible causes
 // apart: the same handshake with or without SNI or without the client certificate, and
-// crafted ClientHellos that learn which versions and cipher suites the server accepts. A
-// failed handshake is a fact, never an error.
+// crafted ClientHellos that learn which versions and cipher suites the server accepts, and,
+// when the server's chain lacks an issuer, that issuer fetched from the caIssuers URL of
+// the certificate naming it, as browsers do. A failed handshake is a fact, never an error.
 package probe
 
 import (
