@@ -368,7 +368,10 @@ func TestRunAIA(t *testing.T) {
 	// The URL names a host that does not resolve: only the injected dialer reaches it.
 	leaf := inter.Issue(pkitest.Options{CommonName: "backend.test", DNSNames: []string{"backend.test"},
 		IssuingCertificateURL: []string{"http://ca.invalid/inter.cer"}})
+	stalled := inter.Issue(pkitest.Options{CommonName: "backend.test", DNSNames: []string{"backend.test"},
+		IssuingCertificateURL: []string{"http://ca.invalid/stall.cer"}})
 	s.serve("/inter.cer", inter.Cert.Raw)
+	s.stall("/stall.cer", true)
 	s.start()
 	httpAddr := s.srv.Listener.Addr().String()
 
@@ -376,9 +379,12 @@ func TestRunAIA(t *testing.T) {
 		name     string
 		sent     tls.Certificate
 		noAIA    bool
+		timeout  time.Duration
 		want     []aiaWant
 		requests int64
 	}{
+		{name: "leaf only, the AIA server stalls: bounded by the run", sent: stalled.TLS(), timeout: 800 * time.Millisecond, requests: 1,
+			want: []aiaWant{{url: "http://ca.invalid/stall.cer", err: "no complete answer within"}}},
 		{name: "full chain", sent: leaf.TLS(inter.Cert)},
 		{name: "leaf only", sent: leaf.TLS(), requests: 1,
 			want: []aiaWant{{url: "http://ca.invalid/inter.cer", subject: inter.Cert.Subject.String()}}},
@@ -402,10 +408,15 @@ func TestRunAIA(t *testing.T) {
 				return d.DialContext(ctx, network, a)
 			}
 			before := s.requests.Load()
-			f, err := Run(t.Context(), Config{Address: addr, Dial: dial, NoAIA: tt.noAIA, Timeout: 5 * time.Second,
+			timeout := cmp.Or(tt.timeout, 5*time.Second)
+			start := time.Now()
+			f, err := Run(t.Context(), Config{Address: addr, Dial: dial, NoAIA: tt.noAIA, Timeout: timeout,
 				Expect: &tlsdiag.Expectations{ServerName: "backend.test", Roots: []*x509.Certificate{root.Cert}}})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if took := time.Since(start); took > timeout+slack {
+				t.Errorf("Run took %s; want at most %s", took, timeout)
 			}
 			checkAIA(t, f.AIA, tt.want)
 			if got := s.requests.Load() - before; got != tt.requests {
