@@ -53,8 +53,24 @@ target="127.0.0.1:$port"
 tg="$work/tlsgate"
 
 echo "server: openssl s_server $(openssl version | cut -d' ' -f2), TLSv1.2+TLSv1.3, $(openssl ciphers -s -tls1_2 'DEFAULT:@SECLEVEL=0' | tr ':' '\n' | wc -l) TLS 1.2 suites configured + 4 TLS 1.3"
-echo "tools: $(sslscan --version 2>/dev/null | grep -o '2\.[0-9.]*' | head -1 | sed 's/^/sslscan /'), $(testssl --version 2>/dev/null | grep -o 'testssl.sh [0-9.a-z+-]*' | head -1), $(hyperfine --version)"
+echo "tools: sslscan $(sslscan --version 2>/dev/null | grep -o '2\.[0-9.]*' | head -1), testssl.sh $(testssl --version 2>/dev/null | grep -o 'testssl *[0-9][0-9.]*' | grep -o '[0-9][0-9.]*' | head -1), $(hyperfine --version)"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
+
+# Failing endpoints, for diagnoses that need experiments: a TLSv1.0-only server
+# (protocol.mismatch: crafted hellos for every version) and the healthy server judged with
+# a truststore that lacks its root (truststore.missing-anchor).
+port10=$((port + 1))
+openssl s_server -accept "127.0.0.1:$port10" -cert "$work/cert.pem" -key "$work/key.pem" \
+	-tls1 -cipher 'DEFAULT:@SECLEVEL=0' -www -quiet >/dev/null 2>&1 &
+server10=$!
+trap 'kill $server $server10 2>/dev/null || true' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=Other -days 2 \
+	-keyout "$work/other.key" -out "$work/other.pem" 2>/dev/null
+for _ in $(seq 50); do
+	(echo >/dev/tcp/127.0.0.1/$port10) 2>/dev/null && break
+	sleep 0.1
+done
 
 # Correctness first: the accepted suites must agree.
 "$tg" doctor --scan --format json --truststore "$work/cert.pem" --servername localhost --connect "$target" localhost:$port >"$work/scan.json" || true
@@ -64,23 +80,44 @@ echo "accepted suites, tlsgate --scan vs sslscan:"
 "$work/suitecmp" "$work/scan.json" "$work/sslscan.xml" && agree=yes || agree=NO
 echo
 
-hyperfine -N --warmup 2 --runs "$runs" --export-markdown "$work/diag.md" \
-	-n "tlsgate doctor (full diagnosis)" "$tg doctor --truststore $work/cert.pem --servername localhost --connect $target localhost:$port" \
-	>/dev/null
-hyperfine -N --warmup 1 --runs "$runs" --export-markdown "$work/enum.md" \
+hyperfine -N -i --warmup 2 --runs "$runs" --export-json "$work/diag.json" \
+	-n "tlsgate doctor, healthy endpoint" "$tg doctor --truststore $work/cert.pem --servername localhost --connect $target localhost:$port" \
+	-n "tlsgate doctor, truststore.missing-anchor" "$tg doctor --truststore $work/other.pem --servername localhost --connect $target localhost:$port" \
+	-n "tlsgate doctor, protocol.mismatch (TLSv1.0-only server)" "$tg doctor --truststore $work/cert.pem --servername localhost --connect 127.0.0.1:$port10 localhost:$port10" \
+	>/dev/null 2>&1 # -i: a diagnosis that finds a cause exits 1
+hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/enum.json" \
 	-n "tlsgate doctor --scan" "$tg doctor --scan --truststore $work/cert.pem --servername localhost --connect $target localhost:$port" \
-	-n "sslscan (enumeration only)" "sslscan --no-colour --no-compression --no-fallback --no-groups --no-heartbleed --no-renegotiation --no-check-certificate --no-cipher-details $target" \
-	-n "sslscan (defaults)" "sslscan --no-colour $target" \
+	-n "sslscan, enumeration only" "sslscan --no-colour --no-compression --no-fallback --no-groups --no-heartbleed --no-renegotiation --no-check-certificate --no-cipher-details $target" \
+	-n "sslscan, defaults" "sslscan --no-colour $target" \
 	>/dev/null
-hyperfine --warmup 0 --runs 3 --export-markdown "$work/testssl.md" \
+hyperfine --warmup 0 --runs 3 --export-json "$work/testssl.json" \
 	-n "testssl.sh -E (each cipher per protocol)" "testssl --quiet --color 0 --warnings off -E $target" \
 	>/dev/null
 
-echo "## full diagnosis"
-cat "$work/diag.md"
-echo
-echo "## enumeration"
-cat "$work/enum.md"
-tail -n +3 "$work/testssl.md"
+python3 - "$work/diag.json" "$work/enum.json" "$work/testssl.json" <<'PY'
+import json, statistics, sys
+def rows(path):
+    return json.load(open(path))["results"]
+def line(r, base=None):
+    t = r["times"]
+    med = statistics.median(t) * 1000
+    rel = "" if base is None else f"{med / base:.1f}×"
+    return f"| {r['command']} | {len(t)} | {med:.1f} | {min(t)*1000:.1f} | {max(t)*1000:.1f} | {rel} |"
+print("## Full diagnosis (one endpoint, loopback)")
+print()
+print("| command | runs | median ms | min ms | max ms | |")
+print("|---|---:|---:|---:|---:|---|")
+for r in rows(sys.argv[1]):
+    print(line(r))
+print()
+print("## Enumeration of versions and suites (relative: median time / tlsgate's)")
+print()
+print("| command | runs | median ms | min ms | max ms | relative |")
+print("|---|---:|---:|---:|---:|---|")
+enum = rows(sys.argv[2]) + rows(sys.argv[3])
+base = statistics.median(enum[0]["times"]) * 1000
+for r in enum:
+    print(line(r, base))
+PY
 echo
 echo "suites agree with sslscan: $agree"
