@@ -90,7 +90,7 @@ func (p *printer) line(format string, args ...any) {
 
 func (p *printer) finding(label string, f Finding) {
 	p.line("%-5s %s: %s", label, f.ID, f.Title)
-	p.line("      why: %s", f.Detail)
+	p.wrapped("      why: ", f.Detail)
 	for i, fix := range f.Fix {
 		prefix := "      fix: "
 		if i > 0 {
@@ -101,8 +101,28 @@ func (p *printer) finding(label string, f Finding) {
 				fix = upperFirst(rest)
 			}
 		}
-		p.line("%s%s", prefix, fix)
+		p.wrapped(prefix, fix)
 	}
+}
+
+// textWidth is the column at which the verdict's sentences wrap.
+const textWidth = 100
+
+// wrapped prints text after prefix, wrapped at textWidth with a hanging indent.
+func (p *printer) wrapped(prefix, text string) {
+	indent := strings.Repeat(" ", len(prefix))
+	line := prefix
+	for _, word := range strings.Fields(text) {
+		if len(line) > len(indent) && len(line)+1+len(word) > textWidth {
+			p.line("%s", line)
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += word
+	}
+	p.line("%s", line)
 }
 
 func upperFirst(s string) string {
