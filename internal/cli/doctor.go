@@ -87,6 +87,15 @@ func runDoctor(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, code, err, hintFor(err))
 	}
+	clearProgress := func() {}
+	if isTerminal(e.stderr) {
+		what := "diagnosing"
+		if o.scan {
+			what = "diagnosing and enumerating versions and suites of"
+		}
+		fmt.Fprintf(e.stderr, "%s %s ...", what, addr)
+		clearProgress = func() { fmt.Fprint(e.stderr, "\r\033[K") }
+	}
 	facts, err := probe.Run(ctx, probe.Config{
 		Target:  fs.Arg(0),
 		Address: addr,
@@ -95,6 +104,7 @@ func runDoctor(ctx context.Context, e *env, args []string) int {
 		Scan:    o.scan,
 		NoAIA:   o.noAIA,
 	})
+	clearProgress()
 	if err != nil {
 		return fail(e, ExitUsage, fmt.Errorf("doctor: %w", err), "")
 	}
