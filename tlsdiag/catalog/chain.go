@@ -244,12 +244,8 @@ func chainCauses() []tlsdiag.Cause {
 				if len(ps) == 0 || c.Path.OK {
 					return nil
 				}
-				var lines []string
-				for _, p := range ps {
-					lines = append(lines, p.Detail)
-				}
 				return &tlsdiag.Finding{
-					Detail:   strings.Join(lines, " "),
+					Detail:   details(ps),
 					Evidence: map[string]any{"problems": problemView(ps), "serverChain": sentView(c)},
 					Fix: []string{
 						fmt.Sprintf("Configure the server to send the intermediate that issued its certificate %q (the one whose subject is %q and whose key signed the leaf), not another CA's.", c.Configured.Chain[0].Subject.String(), c.Configured.Chain[0].Issuer.String()),
@@ -369,12 +365,8 @@ func chainCauses() []tlsdiag.Cause {
 				if len(ps) == 0 {
 					return nil
 				}
-				var lines []string
-				for _, p := range ps {
-					lines = append(lines, p.Detail)
-				}
 				return &tlsdiag.Finding{
-					Detail:   strings.Join(lines, " "),
+					Detail:   details(ps),
 					Evidence: map[string]any{"problems": problemView(ps)},
 					Fix:      []string{fmt.Sprintf("Reissue %q with a SHA-256 (or stronger) signature and an RSA key of at least %d bits or an ECDSA key.", ps[0].Cert.Subject.String(), c.Expect.Policy.MinRSA())},
 				}
@@ -390,12 +382,8 @@ func chainCauses() []tlsdiag.Cause {
 				if len(ps) == 0 {
 					return nil
 				}
-				var lines []string
-				for _, p := range ps {
-					lines = append(lines, p.Detail)
-				}
 				return &tlsdiag.Finding{
-					Detail:   strings.Join(lines, " ") + " Lenient clients rebuild the path; strict ones fail.",
+					Detail:   details(ps) + " Lenient clients rebuild the path; strict ones fail.",
 					Evidence: map[string]any{"serverChain": sentView(c), "problems": problemView(ps)},
 					Fix:      []string{"Configure the server to send leaf first, then each issuer in order, and nothing else."},
 				}
@@ -433,6 +421,15 @@ func validityFinding(c *tlsdiag.Context, kind pki.ProblemKind, verb, action stri
 		Evidence: map[string]any{"certificate": pki.Summarize(p.Cert), "position": p.Index, "at": c.Now().UTC()},
 		Fix:      []string{fix},
 	}
+}
+
+// details joins the problems' sentences.
+func details(ps []pki.Problem) string {
+	lines := make([]string, 0, len(ps))
+	for _, p := range ps {
+		lines = append(lines, p.Detail)
+	}
+	return strings.Join(lines, " ")
 }
 
 func problemView(ps []pki.Problem) []map[string]any {
