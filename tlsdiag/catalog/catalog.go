@@ -47,7 +47,7 @@ func Outbound() []tlsdiag.Cause {
 	out = append(out, chainCauses()...)
 	out = append(out, clientCertCauses()...)
 	out = append(out, fallbackCauses()...)
-	return out
+	return withWireRules(out)
 }
 
 var (

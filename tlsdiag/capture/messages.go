@@ -1,0 +1,288 @@
+package capture
+
+import (
+	"crypto/x509"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tlsgate/tlsgate/tlsdiag"
+	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
+)
+
+// message handles one whole handshake message from side.
+func (c *conn) message(side Side, msg []byte, decrypted bool) {
+	typ := msg[0]
+	name := tlswire.HandshakeTypeName(typ)
+	e := Entry{Message: name, Decrypted: decrypted}
+	var err error
+	switch {
+	case side == Client && typ == tlswire.TypeClientHello:
+		err = c.clientHello(msg, &e)
+	case side == Server && typ == tlswire.TypeServerHello:
+		err = c.serverHello(msg, &e)
+	case typ == tlswire.TypeCertificate:
+		err = c.certificate(side, msg, &e)
+	case side == Server && typ == tlswire.TypeCertificateRequest:
+		err = c.certificateRequest(msg, &e)
+	case side == Server && typ == tlswire.TypeServerKeyExchange:
+		e.Detail = c.keyExchange(msg)
+	case typ == tlswire.TypeFinished:
+		c.finished(side)
+		if c.tls13 {
+			c.switchKeys(side)
+		}
+	case side == Server && typ == tlswire.TypeNewSessionTicket:
+		if c.sides[Client].finished {
+			c.tickets++
+		}
+	}
+	if err != nil {
+		e.Detail = "malformed: " + err.Error()
+	}
+	c.add(side, e)
+}
+
+// clientHello handles a ClientHello: what the client offered.
+func (c *conn) clientHello(msg []byte, e *Entry) error {
+	c.setStep(tlsdiag.StepClientHello)
+	c.hellos++
+	h, err := tlswire.ParseClientHello(msg)
+	if err != nil {
+		return err
+	}
+	if c.hellos > 1 {
+		e.Message = "ClientHello (second, after the HelloRetryRequest)"
+	}
+	if c.hello == nil {
+		c.hello = h
+	}
+	var parts []string
+	parts = append(parts, strings.Join(versionNames(offeredVersions(h)), ", "))
+	if len(h.SupportedVersions) == 0 {
+		parts[0] = "up to " + parts[0] + " (no supported_versions)"
+	} else {
+		parts[0] += " (supported_versions)"
+	}
+	suites := nonGREASE(h.Suites)
+	parts = append(parts, fmt.Sprintf("%d suites", len(suites)))
+	if h.ServerName != "" {
+		parts = append(parts, "SNI "+h.ServerName)
+	} else {
+		parts = append(parts, "no SNI")
+	}
+	if len(h.ALPN) > 0 {
+		parts = append(parts, "ALPN "+strings.Join(h.ALPN, ", "))
+	}
+	e.Detail = strings.Join(parts, "; ")
+	e.Lines = suiteLines(suites)
+	return nil
+}
+
+// offeredVersions returns the versions a ClientHello offers, highest first as sent:
+// supported_versions when present (RFC 8446, section 4.2.1), legacy_version otherwise.
+func offeredVersions(h *tlswire.ClientHello) []uint16 {
+	if len(h.SupportedVersions) == 0 {
+		return []uint16{h.Version}
+	}
+	return nonGREASE(h.SupportedVersions)
+}
+
+func nonGREASE(xs []uint16) []uint16 {
+	out := make([]uint16, 0, len(xs))
+	for _, x := range xs {
+		if !tlswire.IsGREASE(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func versionNames(vs []uint16) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = tlswire.VersionName(v)
+	}
+	return out
+}
+
+// suiteLines lists suites by IANA name on one line.
+func suiteLines(suites []uint16) []string {
+	names := make([]string, len(suites))
+	for i, s := range suites {
+		names[i] = tlswire.SuiteName(s)
+	}
+	return []string{"suites: " + strings.Join(names, ", ")}
+}
+
+// serverHello handles a ServerHello or HelloRetryRequest, and sets up decryption when the
+// key log holds the connection's secrets.
+func (c *conn) serverHello(msg []byte, e *Entry) error {
+	c.setStep(tlsdiag.StepServerHello)
+	h, err := tlswire.ParseServerHello(msg)
+	if err != nil {
+		return err
+	}
+	v := h.NegotiatedVersion()
+	if h.HelloRetry {
+		c.hrr = true
+		e.Message = "HelloRetryRequest"
+		e.Detail = fmt.Sprintf("%s, %s; asks for a key share in %s", tlswire.VersionName(v), tlswire.SuiteName(h.Suite), tlswire.GroupName(h.KeyShareGroup))
+		return nil
+	}
+	c.serverHell = h
+	c.version, c.suite = v, h.Suite
+	c.tls13 = v == tlswire.VersionTLS13
+	e.Detail = fmt.Sprintf("%s, %s", tlswire.VersionName(v), tlswire.SuiteName(h.Suite))
+	if c.tls13 && h.KeyShareGroup != 0 {
+		e.Detail += ", key share " + tlswire.GroupName(h.KeyShareGroup)
+	}
+	if h.ALPN != "" {
+		e.Detail += ", ALPN " + h.ALPN
+	}
+	if c.tls13 {
+		c.setupKeys()
+	}
+	return nil
+}
+
+// setupKeys finds the connection's TLS 1.3 handshake secrets in the key log.
+func (c *conn) setupKeys() {
+	if c.hello == nil {
+		return
+	}
+	if c.keys == nil {
+		c.keysNote = "no key log was given"
+		return
+	}
+	c.secrets = c.keys.Lookup(c.hello.Random)
+	if c.secrets == nil {
+		c.keysNote = "the key log holds no secrets for its client random " + randomHex(c.hello.Random)
+		return
+	}
+	var err error
+	var missing []string
+	if c.secrets.ServerHandshake == nil {
+		missing = append(missing, LabelServerHandshakeSecret)
+	} else if c.sides[Server].rc, err = newRecordCipher(c.suite, c.secrets.ServerHandshake); err != nil {
+		c.keysNote = fmt.Sprintf("%s cannot be decrypted: %v", tlswire.SuiteName(c.suite), err)
+		return
+	}
+	if c.secrets.ClientHandshake == nil {
+		missing = append(missing, LabelClientHandshakeSecret)
+	} else if c.sides[Client].rc, err = newRecordCipher(c.suite, c.secrets.ClientHandshake); err != nil {
+		c.keysNote = fmt.Sprintf("%s cannot be decrypted: %v", tlswire.SuiteName(c.suite), err)
+		return
+	}
+	if len(missing) > 0 {
+		c.keysNote = "the key log lacks " + strings.Join(missing, " and ") + " for this connection"
+	}
+}
+
+// switchKeys moves side from its handshake to its application traffic secret, after its
+// Finished (RFC 8446, section 7.2).
+func (c *conn) switchKeys(side Side) {
+	s := &c.sides[side]
+	if s.rc == nil || c.secrets == nil {
+		return
+	}
+	secret := c.secrets.ServerTraffic0
+	label := LabelServerTrafficSecret0
+	if side == Client {
+		secret, label = c.secrets.ClientTraffic0, LabelClientTrafficSecret0
+	}
+	if secret == nil {
+		s.rc = nil
+		c.note("The key log lacks %s for this connection: the %s's records after its Finished stay encrypted.", label, side)
+		return
+	}
+	rc, err := newRecordCipher(c.suite, secret)
+	if err != nil {
+		s.rc = nil
+		return
+	}
+	s.rc = rc
+}
+
+// certificate handles a Certificate message: the server's chain, or the client's.
+func (c *conn) certificate(side Side, msg []byte, e *Entry) error {
+	cert, err := tlswire.ParseCertificate(msg, c.version)
+	if err != nil {
+		return err
+	}
+	ders := cert.Chain()
+	var chain []*x509.Certificate
+	for i, der := range ders {
+		x, err := parseCert(der)
+		if err != nil {
+			e.Lines = append(e.Lines, fmt.Sprintf("#%d: not a certificate X.509 can read: %v", i+1, err))
+			continue
+		}
+		chain = append(chain, x)
+		e.Lines = append(e.Lines, certLine(i, x))
+	}
+	if side == Server {
+		c.setStep(tlsdiag.StepServerCertificate)
+		c.chain = chain
+		e.Detail = fmt.Sprintf("%d certificate(s), leaf first", len(ders))
+		return nil
+	}
+	c.setStep(tlsdiag.StepClientCertificate)
+	c.clientSent = len(ders)
+	c.clientChain = chain
+	if len(ders) == 0 {
+		e.Detail = "Certificate Length: 0 (the client sends no certificate)"
+	} else {
+		e.Detail = fmt.Sprintf("%d certificate(s), the client's", len(ders))
+	}
+	return nil
+}
+
+func certLine(i int, x *x509.Certificate) string {
+	return fmt.Sprintf("#%d %s (issuer %s; valid %s to %s)", i+1, x.Subject.String(), x.Issuer.String(),
+		x.NotBefore.UTC().Format("2006-01-02"), x.NotAfter.UTC().Format("2006-01-02"))
+}
+
+// certificateRequest handles a CertificateRequest: the CA names the server accepts.
+func (c *conn) certificateRequest(msg []byte, e *Entry) error {
+	c.setStep(tlsdiag.StepCertRequest)
+	cr, err := tlswire.ParseCertificateRequest(msg, c.version)
+	if err != nil {
+		return err
+	}
+	req := &tlsdiag.CertRequest{AcceptableCAs: []string{}}
+	for _, ca := range cr.CertificateAuthorities {
+		name := distinguishedName(ca)
+		req.AcceptableCAs = append(req.AcceptableCAs, name)
+		req.RawAcceptableCAs = append(req.RawAcceptableCAs, slices.Clone(ca))
+		e.Lines = append(e.Lines, "accepts "+name)
+	}
+	for _, s := range cr.SignatureSchemes {
+		req.SignatureSchemes = append(req.SignatureSchemes, tlswire.SignatureSchemeName(s))
+	}
+	c.certReq = req
+	if len(cr.CertificateAuthorities) == 0 {
+		e.Detail = "the server asks for a client certificate and names no CA (any it trusts)"
+	} else {
+		e.Detail = fmt.Sprintf("the server asks for a client certificate from one of %d CA(s)", len(cr.CertificateAuthorities))
+	}
+	return nil
+}
+
+// keyExchange describes a ServerKeyExchange: the group or the Diffie-Hellman size.
+func (c *conn) keyExchange(msg []byte) string {
+	s, ok := tlswire.SuiteByID(c.suite)
+	if !ok {
+		return ""
+	}
+	kx, err := tlswire.ParseServerKeyExchange(msg, s.KeyExchange, s.Auth, c.version)
+	switch {
+	case err != nil:
+		return ""
+	case kx.Group != 0:
+		return "group " + tlswire.GroupName(kx.Group)
+	case kx.DHBits() > 0:
+		return fmt.Sprintf("DHE, %d-bit prime", kx.DHBits())
+	}
+	return ""
+}

@@ -1,0 +1,150 @@
+package capture
+
+import (
+	"bytes"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tlsgate/tlsgate/tlsdiag"
+)
+
+// certCache keeps parsed certificates by their DER: a capture repeats the same chains in
+// every handshake, and parsing is the dearest part of reading one.
+var certCache = struct {
+	sync.Mutex
+	m map[string]certOrErr
+}{m: map[string]certOrErr{}}
+
+type certOrErr struct {
+	cert *x509.Certificate
+	err  error
+}
+
+// maxCachedCerts bounds certCache; it is emptied when full.
+const maxCachedCerts = 4096
+
+// parseCert parses a DER certificate, once per distinct DER.
+func parseCert(der []byte) (*x509.Certificate, error) {
+	certCache.Lock()
+	e, ok := certCache.m[string(der)]
+	certCache.Unlock()
+	if ok {
+		return e.cert, e.err
+	}
+	own := bytes.Clone(der)
+	cert, err := x509.ParseCertificate(own)
+	certCache.Lock()
+	if len(certCache.m) >= maxCachedCerts {
+		clear(certCache.m)
+	}
+	certCache.m[string(own)] = certOrErr{cert, err}
+	certCache.Unlock()
+	return cert, err
+}
+
+// distinguishedName renders a DER DistinguishedName as x509 does.
+func distinguishedName(der []byte) string {
+	var rdn pkix.RDNSequence
+	rest, err := asn1.Unmarshal(der, &rdn)
+	if err != nil || len(rest) > 0 {
+		return fmt.Sprintf("<undecodable name %x>", der)
+	}
+	var n pkix.Name
+	n.FillFromRDNSequence(&rdn)
+	return n.String()
+}
+
+// guessProtocol names the protocol of a stream that is not TLS, from its first bytes.
+func guessProtocol(b []byte) string {
+	s := string(b)
+	switch {
+	case strings.HasPrefix(s, "HTTP/"), strings.HasPrefix(s, "<!DOCTYPE"), strings.HasPrefix(strings.ToLower(s), "<html"):
+		return "HTTP"
+	case httpRequest(s):
+		return "HTTP"
+	case strings.HasPrefix(s, "PRI * HTTP/2"):
+		return "HTTP/2"
+	case strings.HasPrefix(s, "SSH-"):
+		return "SSH"
+	case strings.HasPrefix(s, "220"):
+		if strings.Contains(strings.ToUpper(s), "FTP") {
+			return "FTP"
+		}
+		return "SMTP"
+	case strings.HasPrefix(s, "+OK"):
+		return "POP3"
+	case strings.HasPrefix(s, "* OK"):
+		return "IMAP"
+	case len(b) >= 2 && b[0]&0x80 != 0:
+		return "SSLv2"
+	}
+	return "unknown"
+}
+
+func httpRequest(s string) bool {
+	for _, m := range []string{"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT "} {
+		if strings.HasPrefix(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// printable renders bytes for a report: printable ASCII as is, the rest escaped.
+func printable(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		switch {
+		case c == '\r':
+			sb.WriteString(`\r`)
+		case c == '\n':
+			sb.WriteString(`\n`)
+		case c == '\t':
+			sb.WriteString(`\t`)
+		case c == '\\':
+			sb.WriteString(`\\`)
+		case c >= 0x20 && c < 0x7f:
+			sb.WriteByte(c)
+		default:
+			fmt.Fprintf(&sb, `\x%02x`, c)
+		}
+	}
+	return sb.String()
+}
+
+// httpLine returns the first line of b when b starts an HTTP/1 request or response.
+func httpLine(b []byte) string {
+	s := string(b[:min(len(b), 200)])
+	if !strings.HasPrefix(s, "HTTP/1.") && !httpRequest(s) {
+		return ""
+	}
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// httpAnswer reads the status line and the HTML title of an HTTP/1 response.
+func httpAnswer(b []byte) *tlsdiag.HTTPAnswer {
+	line := httpLine(b)
+	if !strings.HasPrefix(line, "HTTP/1.") {
+		return nil
+	}
+	a := &tlsdiag.HTTPAnswer{Line: line}
+	if f := strings.Fields(line); len(f) >= 2 {
+		a.Status, _ = strconv.Atoi(f[1])
+	}
+	s := string(b[:min(len(b), 4096)])
+	lower := strings.ToLower(s)
+	if i := strings.Index(lower, "<title>"); i >= 0 {
+		if j := strings.Index(lower[i:], "</title>"); j > 0 {
+			a.Title = strings.TrimSpace(s[i+len("<title>") : i+j])
+		}
+	}
+	return a
+}
