@@ -91,7 +91,7 @@ type conn struct {
 	http        *tlsdiag.HTTPAnswer
 	notTLSSide  [2]bool
 	lostSide    [2]string
-	tickets     int // NewSessionTickets after the client's Finished
+	tickets     int  // NewSessionTickets after the client's Finished
 	firstCloser Side // the side that closed first, when one did
 	// partialHello: a ClientHello was seen but not captured whole.
 	partialHello bool

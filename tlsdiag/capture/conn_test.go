@@ -75,7 +75,7 @@ func handshakeCases() []handshakeCase {
 			wantOutcome:  "failed after the encrypted part", wantClientSent: -1,
 		},
 		{
-			name: "tls1.3 client certificate accepted, decrypted",
+			name:   "tls1.3 client certificate accepted, decrypted",
 			server: func(p *testPKI, s, _ *tls.Config) { requireCert(p, s) },
 			client: func(p *testPKI, _, c *tls.Config) {
 				c.Certificates = []tls.Certificate{{Certificate: [][]byte{p.clientLeaf.Cert.Raw}, PrivateKey: p.clientLeaf.Key}}

@@ -41,8 +41,8 @@ type Summary struct {
 	// spoke TLS; Other counts the others by the protocol they spoke, Empty those that
 	// carried no data at all.
 	Connections, TLS int
-	Other        map[string]int
-	Empty        int
+	Other            map[string]int
+	Empty            int
 	// Flow is what the TCP reassembly saw.
 	Flow tcpflow.Stats
 }
