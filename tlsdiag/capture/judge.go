@@ -18,7 +18,8 @@ import (
 type ClientConfig struct {
 	// Roots is the client's truststore; RootsFrom names where it came from. Without
 	// roots, a chain the client refused is judged against the system roots, and one it
-	// accepted against the top certificate sent (the client evidently trusts it).
+	// accepted (it went on with the handshake) against the top certificate sent: the
+	// client evidently trusts it.
 	Roots     []*x509.Certificate
 	RootsFrom []string
 	// ClientCert is the leaf of the client's configured certificate, if it has one;
@@ -54,7 +55,10 @@ func (j *Judge) Expectations(conn *Connection) *tlsdiag.Expectations {
 	if len(cc.Roots) == 0 {
 		x.SystemRoots = true
 		x.RootsFrom = []string{"the system roots (no --truststore given)"}
-		if a.Completed && len(a.Chain) > 0 {
+		// A client that went on after the server's certificate (completed, or sent its own
+		// Certificate or Finished) accepted the chain: it trusts the top of it.
+		accepted := a.Completed || stepRank[a.Step] >= stepRank[tlsdiag.StepClientCertificate]
+		if accepted && len(a.Chain) > 0 {
 			x.Roots = a.Chain[len(a.Chain)-1:]
 			x.RootsFrom = []string{"the top certificate the server sent, which the client accepted (no --truststore given)"}
 		}

@@ -68,7 +68,8 @@ func refusedHello(a *tlsdiag.Attempt) bool {
 
 // wireProtocolMismatch: the server answered protocol_version to the ClientHello (it accepts
 // none of the versions offered), or chose a version the client did not offer and the
-// client refused it.
+// client aborted (with protocol_version, or whatever alert its library sends then: OpenSSL
+// 3 sends internal_error).
 func wireProtocolMismatch(c *tlsdiag.Context) *tlsdiag.Finding {
 	a := c.Configured
 	if a.Completed || len(a.OfferedVersions) == 0 {
@@ -89,8 +90,7 @@ func wireProtocolMismatch(c *tlsdiag.Context) *tlsdiag.Finding {
 				"Or let the client use an older version the server accepts: set <Protocols> in the target's SSLInfo (tlsgate doctor --scan against the server lists the versions it accepts).",
 			},
 		}
-	case a.Version != "" && !slices.Contains(a.OfferedVersions, a.Version) && a.Step == tlsdiag.StepServerHello &&
-		(a.AlertSent != nil && a.AlertSent.Name == "protocol_version" || a.Closed == "" && a.AlertReceived == nil):
+	case a.Version != "" && !slices.Contains(a.OfferedVersions, a.Version) && a.Step == tlsdiag.StepServerHello && a.AlertReceived == nil:
 		return &tlsdiag.Finding{
 			Detail: fmt.Sprintf("The client offered %s; the server chose %s, which the client does not accept, and the client aborted the handshake.",
 				strings.Join(a.OfferedVersions, ", "), a.Version),
@@ -104,8 +104,32 @@ func wireProtocolMismatch(c *tlsdiag.Context) *tlsdiag.Finding {
 				fmt.Sprintf("Or let the client use the server's version: set <Protocols><Protocol>%s</Protocol></Protocols> in the target's SSLInfo.", a.Version),
 			},
 		}
+	case obsolete(a.Version) && a.AlertSent != nil && a.AlertReceived == nil &&
+		(a.Step == tlsdiag.StepServerHello || a.Step == tlsdiag.StepServerCertificate) &&
+		slices.Contains([]string{"protocol_version", "internal_error", "handshake_failure", "insufficient_security"}, a.AlertSent.Name):
+		return &tlsdiag.Finding{
+			Detail: fmt.Sprintf("The server chose %s, an obsolete version, and the client aborted at once with the alert %s. "+
+				"The client listed %s in its ClientHello, but its library refuses it under its security policy (OpenSSL 3's default security level refuses TLS 1.0 and 1.1). "+
+				"This is an inference from the alert and the version: the client's log says which.",
+				a.Version, a.AlertSent.Name, a.Version),
+			Evidence: map[string]any{
+				"clientVersions": a.OfferedVersions,
+				"serverVersions": []string{a.Version},
+				"alert":          a.AlertSent,
+				"inferred":       true,
+			},
+			Fix: []string{
+				fmt.Sprintf("Preferred: enable TLSv1.2 (or TLSv1.3) on the server; %s is obsolete.", a.Version),
+				fmt.Sprintf("Or, if the server cannot be upgraded, let the client accept %s (OpenSSL: CipherString DEFAULT@SECLEVEL=0 and MinProtocol %s; Java: remove it from jdk.tls.disabledAlgorithms), and set <Protocols><Protocol>%s</Protocol></Protocols> in the target's SSLInfo.", a.Version, a.Version, a.Version),
+			},
+		}
 	}
 	return nil
+}
+
+// obsolete reports whether v is older than TLS 1.2.
+func obsolete(v string) bool {
+	return v == "SSLv3" || v == "TLSv1.0" || v == "TLSv1.1"
 }
 
 // wireCipherMismatch: the server refused, with handshake_failure or insufficient_security,
@@ -172,7 +196,7 @@ func wireUnclassified(c *tlsdiag.Context) *tlsdiag.Finding {
 		return nil
 	case a.Error == WireEncrypted && a.AlertReceived == nil && a.AlertSent == nil:
 		return &tlsdiag.Finding{
-			Detail: fmt.Sprintf("The TLS 1.3 handshake failed after the ServerHello (%s). What failed is encrypted: the server's certificates, "+
+			Detail: fmt.Sprintf("The TLS 1.3 handshake failed after the ServerHello: %s. What failed is encrypted: the server's certificates, "+
 				"its CertificateRequest and the alerts. The capture alone cannot name the cause.", encryptedFailure(a)),
 			Evidence: map[string]any{"step": a.Step, "version": a.Version, "closed": a.Closed, "encrypted": true},
 			Fix: []string{
@@ -188,5 +212,5 @@ func encryptedFailure(a *tlsdiag.Attempt) string {
 	if a.Closed != "" {
 		return "the server closed the connection (" + a.Closed + ")"
 	}
-	return "an encrypted record the size of an alert, then a close"
+	return "an encrypted record the size of an alert came, then a close"
 }
