@@ -115,16 +115,18 @@ func (a tlsAlert) received(c client) verdict {
 			vd = vd.with(hi(ccIssuer))
 		}
 	case 42:
-		vd = v(checkClientCert, hi(ccRejected), med(ccMissing), lo(ccExpired))
-		if c.byIssuer {
-			vd = vd.with(med(ccIssuer))
-		}
-	case 43, 44, 48, 49:
+		// A Java or Go server answers no certificate with bad_certificate too.
+		vd = v(checkClientCert, hi(ccRejected), med(ccMissing, ccIssuer), lo(ccExpired))
+	case 48:
+		// A client that sends its certificate whatever CAs the server lists (OpenSSL's) is
+		// refused with unknown_ca when its issuer is not accepted.
+		vd = v(checkClientCert, hi(ccRejected), med(ccIssuer))
+	case 43, 44, 49:
 		vd = v(checkClientCert, hi(ccRejected))
 	case 45:
 		vd = v(checkClientCert, hi(ccExpired))
 	case 46:
-		vd = v(checkClientCert, hi(ccRejected), med(ccExpired))
+		vd = v(checkClientCert, hi(ccRejected), med(ccExpired, ccIssuer))
 	case 51:
 		vd = v(checkClientCert+" A key that does not belong to the certificate fails the CertificateVerify.",
 			med(ccKey, unclassified))
@@ -134,6 +136,11 @@ func (a tlsAlert) received(c client) verdict {
 		vd = v(checkVersions, hi(cipher), med(protocol))
 	case 86:
 		vd = v(checkVersions, med(protocol, unclassified))
+	case 80:
+		// A Go server that has no certificate for the name asked (or for none) fails with
+		// internal_error.
+		vd = v(unclassifiedOnly.check+" A server with no certificate for the client's server_name (or for none) may send internal_error: "+confirm[sniRequired],
+			hi(unclassified), med(sniRequired))
 	case 109:
 		vd = v(confirm[sniRequired], hi(unclassified), med(sniRequired))
 	case 112:
@@ -163,23 +170,22 @@ func (a tlsAlert) sentReading() []Candidate {
 	return nil
 }
 
-// sent returns what the alert leaves open when a server received it from its client: the
-// client refused the server's certificate or offer. If the server is a backend, the client
-// is the gateway and the outbound reading holds.
+// sent returns what the alert leaves open when a server (the gateway, inbound) received it
+// from its client: the client refused the server's certificate or offer.
 func (a tlsAlert) sent() verdict {
 	const check = "The client refused the server's certificate: run the doctor against this server with " +
 		"the client's truststore and the host name the client uses; it shows why the chain fails."
 	switch a.code {
-	case 42, 46:
-		return v(check, hi(inRejectedByCli), med(missingAnchor, incomplete), lo(hostname, expired))
-	case 43, 44, 48:
-		return v(check, hi(inRejectedByCli), med(missingAnchor, incomplete))
-	case 45:
-		return v(check, hi(inRejectedByCli), med(expired))
+	case 42, 43, 44, 45, 46, 48:
+		return v(check, hi(inRejectedByCli))
 	case 70:
-		return v(confirm[inProtocol], hi(inProtocol), med(protocol))
+		return v(confirm[inProtocol], hi(inProtocol))
 	case 71:
-		return v(confirm[inCipher], hi(inCipher), med(cipher))
+		return v(confirm[inCipher], hi(inCipher))
+	case 80:
+		// OpenSSL and Java clients send internal_error on failures of their own: a truststore
+		// they cannot use, a signature algorithm their security level refuses.
+		return v(unclassifiedOnly.check+" "+confirm[inRejectedByCli], med(unclassified, inRejectedByCli), lo(inProtocol))
 	}
 	return unclassifiedOnly
 }

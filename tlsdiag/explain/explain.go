@@ -213,7 +213,7 @@ func fold(failures []*hit) []*result {
 	for _, h := range failures {
 		var into *result
 		for _, r := range results {
-			if len(intersect(r.causes, h.p.Causes, false)) > 0 {
+			if r.onLine(h.line) || len(intersect(r.causes, h.p.Causes, false)) > 0 {
 				into = r
 				break
 			}
@@ -223,12 +223,30 @@ func fold(failures []*hit) []*result {
 			continue
 		}
 		into.contrib = append(into.contrib, h)
+		if into.onLine(h.line) {
+			// The same line told more precisely: the frame around a message (curl's exit
+			// code, Python's [SSL: ...] tag) adds nothing to what the message leaves open.
+			continue
+		}
 		if in := intersect(into.causes, h.p.Causes, false); len(in) < len(into.causes) {
 			into.causes = in
 			into.by = h
 		}
 	}
 	return results
+}
+
+// onLine reports whether a failure that r holds was found on line n.
+func (r *result) onLine(n int) bool {
+	if r.decisive.line == n {
+		return true
+	}
+	for _, h := range r.contrib {
+		if h.line == n && h.p.role == roleFailure {
+			return true
+		}
+	}
+	return false
 }
 
 // narrow applies the hints (trace lines that are no failure by themselves) to every result

@@ -5,8 +5,17 @@ package explain
 func nodeTable() []entry {
 	t := []entry{
 		{name: "altname", expr: `ERR_TLS_CERT_ALTNAME_INVALID|Hostname/IP does not match certificate's altnames`,
-			meaning: "No SAN of the server's certificate matches the host Node connected to.", v: hostnameOnly,
+			meaning: "No SAN of the server's certificate matches the host or address Node connected to.", v: hostnameNoSNI,
 			example: "Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: Host: backend.test. is not in the cert's altnames: DNS:other.test"},
+		{name: "altname-host", expr: `Host: \S+ is not in the cert's altnames`,
+			meaning: "No SAN of the server's certificate matches the host name Node connected to.", v: hostnameOnly,
+			example: "Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: Host: backend.test. is not in the cert's altnames: DNS:other.test"},
+		{name: "altname-ip", expr: `IP: \S+ is not in the cert's list`,
+			meaning: "No IP SAN of the server's certificate matches the address Node connected to (and Node sends no server_name to an address).", v: hostnameNoSNI,
+			example: "Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: "},
+		{name: "aborted", expr: `AbortError: The operation was aborted|code: '?ABORT_ERR`,
+			meaning: "The client aborted the request before an answer came: its own timer, most often.", v: timeoutOnly,
+			example: "AbortError: The operation was aborted"},
 		{name: "refused", expr: `connect ECONNREFUSED`,
 			meaning: "The TCP connection was refused: nothing listens on that port, or a firewall rejects it.", v: unreachableOnly,
 			example: "Error: connect ECONNREFUSED 127.0.0.1:8443"},

@@ -16,16 +16,16 @@ type verifyError struct {
 }
 
 var (
-	inUntrusted = v(checkInboundClientCert+" If this server is a backend, it refused the gateway's client "+
-		"certificate (clientcert.rejected).", hi(inCCUntrusted), med(inStale, ccRejected))
-	inExpired = v(checkInboundClientCert+" If this server is a backend, the gateway's client certificate "+
-		"expired (clientcert.expired).", hi(inCCExpired), med(ccExpired))
+	// inUntrusted and inExpired read a server's log about its client's certificate, the
+	// gateway's inbound side.
+	inUntrusted = v(checkInboundClientCert, hi(inCCUntrusted), med(inStale))
+	inExpired   = v(checkInboundClientCert, hi(inCCExpired))
 )
 
 var verifyErrors = []verifyError{
 	{name: "UNABLE_TO_GET_ISSUER_CERT", text: "unable to get issuer certificate", bare: true,
 		meaning: "An issuer in the chain could not be found among the certificates sent or trusted.",
-		out:     v(checkChain, hi(incomplete, missingAnchor), med(wrongInter)), in: inUntrusted},
+		out:     v(checkChain, hi(incomplete, missingAnchor), med(wrongInter), lo(emptyStore)), in: inUntrusted},
 	{name: "UNABLE_TO_DECRYPT_CERT_SIGNATURE", text: "unable to decrypt certificate's signature", bare: true,
 		meaning: "A certificate's signature could not be decrypted with its issuer's key.",
 		out:     wrongInterOnly, in: inUntrusted},
@@ -34,23 +34,23 @@ var verifyErrors = []verifyError{
 		out:     wrongInterOnly.with(lo(insecure)), in: inUntrusted},
 	{name: "CERT_NOT_YET_VALID", text: "certificate is not yet valid", bare: true,
 		meaning: "A certificate of the chain is before its notBefore date.",
-		out:     notYetOnly, in: v(checkInboundClientCert, med(inCCExpired), lo(unclassified))},
+		out:     notYetOnly, in: v(checkInboundClientCert, hi(inCCExpired))},
 	{name: "CERT_HAS_EXPIRED", text: "certificate has expired", bare: true,
 		meaning: "A certificate of the chain is past its notAfter date.",
 		out:     expiredOnly, in: inExpired},
 	{name: "DEPTH_ZERO_SELF_SIGNED_CERT", text: "self[- ]signed certificate", example: "self-signed certificate", bare: true,
 		meaning: "The peer's certificate is self-signed and not trusted.",
-		out:     v(confirm[missingAnchor]+" A server that picks its certificate by SNI may return a self-signed default to a client that sends no server_name (try --no-sni).", hi(missingAnchor), lo(sniDefault)),
+		out:     v(confirm[missingAnchor]+" A server that picks its certificate by SNI may return a self-signed default to a client that sends no server_name (try --no-sni).", hi(missingAnchor), lo(sniDefault, emptyStore)),
 		in:      inUntrusted},
 	{name: "SELF_SIGNED_CERT_IN_CHAIN", text: "self[- ]signed certificate in certificate chain", example: "self-signed certificate in certificate chain", bare: true,
 		meaning: "The chain ends at a self-signed root that the truststore does not hold.",
-		out:     v(confirm[missingAnchor], hi(missingAnchor)), in: inUntrusted},
+		out:     v(confirm[missingAnchor], hi(missingAnchor), lo(emptyStore)), in: inUntrusted},
 	{name: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", text: "unable to get local issuer certificate", bare: true,
 		meaning: "The issuer of the last certificate sent is neither sent nor in the truststore: an intermediate the server omits, or a root the truststore lacks.",
-		out:     v(checkChain, hi(missingAnchor, incomplete)), in: inUntrusted},
+		out:     v(checkChain, hi(missingAnchor, incomplete), lo(wrongInter, emptyStore)), in: inUntrusted},
 	{name: "UNABLE_TO_VERIFY_LEAF_SIGNATURE", text: "unable to verify the first certificate", bare: true,
 		meaning: "The server sent only its leaf and its issuer is not in the truststore: usually an omitted intermediate.",
-		out:     v(checkChain, hi(incomplete), med(missingAnchor)), in: inUntrusted},
+		out:     v(checkChain, hi(incomplete), med(missingAnchor), lo(wrongInter, emptyStore)), in: inUntrusted},
 	{name: "CERT_REVOKED", text: "certificate revoked",
 		meaning: "A certificate of the chain is revoked.", out: unclassifiedOnly},
 	{name: "INVALID_CA", text: "invalid CA certificate", bare: true,
@@ -137,20 +137,31 @@ var sslReasons = []sslReason{
 	{text: "wrong version number", meaning: "The reply to the ClientHello is not a TLS record of a known version: the port speaks another protocol (plain HTTP, most often).", out: notTLSOnly},
 	{text: "packet length too long", meaning: "The reply to the ClientHello is not a TLS record: the port speaks another protocol.", out: notTLSOnly},
 	{text: "unsupported protocol", meaning: "The peer chose, or offered only, a protocol version this side does not allow.",
-		out: protocolOnly.with(lo(inProtocol)), in: v(confirm[inProtocol], hi(inProtocol), med(protocol))},
+		out: protocolOnly, in: v(confirm[inProtocol], hi(inProtocol))},
 	{text: "version too low", meaning: "The peer chose, or offered only, a protocol version below this side's minimum.",
-		out: protocolOnly, in: v(confirm[inProtocol], hi(inProtocol), med(protocol))},
+		out: protocolOnly, in: v(confirm[inProtocol], hi(inProtocol))},
 	{text: "no protocols available", meaning: "The configuration leaves no protocol version to offer (all disabled, or the minimum above the maximum).", out: protocolOnly},
 	{text: "no shared cipher", meaning: "The server found no cipher suite of the ClientHello among those it accepts.",
-		out: v(confirm[cipher], hi(cipher, inCipher)), in: v(confirm[inCipher], hi(inCipher), med(cipher))},
-	{text: "no ciphers available", meaning: "The configuration leaves no cipher suite to offer for the versions allowed.", out: cipherOnly},
+		out: v(confirm[cipher], hi(cipher, inCipher)), in: v(confirm[inCipher], hi(inCipher))},
+	{text: "no ciphers available", meaning: "The configuration leaves no cipher suite to offer for the versions allowed: the versions asked for are older than the library allows (TLS 1.0 and 1.1 at OpenSSL's default security level), or the cipher list excludes every suite.", out: versionOrCipher},
 	{text: "no suitable signature algorithm", meaning: "No signature algorithm is shared for the certificate's key type.",
 		out: v(checkVersions, med(cipher, insecure), lo(unclassified))},
 	{text: "dh key too small", meaning: "The server's Diffie-Hellman parameters are weaker than the client allows.", out: v(cipherOnly.check, hi(cipher), lo(insecure))},
-	{text: "legacy sigalg disallowed or unsupported", meaning: "The peer signs with an algorithm (SHA-1) the security level refuses.", out: insecureOnly},
-	{text: "peer did not return a certificate", meaning: "The server requires a client certificate and the client sent none.", out: noClientCert, in: noClientCert},
+	{text: "legacy sigalg disallowed or unsupported", meaning: "The server signed its key exchange with an algorithm the client's security level refuses: the MD5-SHA1 of TLS 1.0 and 1.1, or SHA-1.",
+		out: v(protocolOnly.check, hi(protocol), lo(cipher))},
+	{text: "peer did not return a certificate", meaning: "The server requires a client certificate and the client sent none.", out: noClientCert, in: v(confirm[inCCMissing], hi(inCCMissing))},
 	{text: "unexpected eof while reading", meaning: "The peer closed the connection in the middle of the handshake, without an alert.",
 		out: closed, in: v("The client closed the connection during the handshake: often it refused the server's certificate without saying so. "+confirm[inRejectedByCli], med(inRejectedByCli), lo(inProtocol, inCipher))},
+}
+
+// toolVerify adjusts a verification error as OpenSSL's own tools print it: s_client sends
+// no server_name with -noservername or to an address, so a hostname mismatch may be the
+// server's default certificate.
+func toolVerify(e verifyError, vd verdict) verdict {
+	if e.name == "HOSTNAME_MISMATCH" {
+		return vd.with(lo(sniDefault))
+	}
+	return vd
 }
 
 // opensslTable holds OpenSSL's texts: library reason and verify strings (which other programs
@@ -160,6 +171,9 @@ func opensslTable() []entry {
 	for _, r := range sslReasons {
 		t = append(t, entry{name: r.slug(), expr: r.text, meaning: r.meaning, v: r.out, example: "error:0A000000:SSL routines::" + r.text})
 	}
+	t = append(t, entry{name: "no-certificate-or-crl", expr: `no certificate or crl found`,
+		meaning: "The CA file given holds no certificate: the truststore is empty.", v: truststoreEmpty,
+		example: "error:05800088:x509 certificate routines:X509_load_cert_crl_file_ex:no certificate or crl found:../crypto/x509/by_file.c:252:"})
 	t = append(t, entry{name: "key-values-mismatch", expr: `key values mismatch`,
 		meaning: "The private key does not belong to the certificate it is loaded with.", v: keyMismatch,
 		example: "error:05800074:x509 certificate routines::key values mismatch"})
@@ -175,18 +189,22 @@ func opensslTable() []entry {
 		})...)
 	for _, e := range verifyErrors {
 		if e.bare {
-			t = append(t, entry{name: "verify." + e.slug(), expr: e.expr(), meaning: e.meaning, v: e.out, example: e.exampleText()})
+			t = append(t, entry{name: "verify." + e.slug(), expr: e.expr(), meaning: e.meaning, v: toolVerify(e, e.out), example: e.exampleText()})
 		}
 	}
 	t = append(t, verifyEntries("s-client-verify.", false,
 		func(e verifyError) string { return `verify error:num=\d+:` + e.expr() },
-		func(e verifyError) string { return "verify error:num=0:" + e.exampleText() }, nil)...)
+		func(e verifyError) string { return "verify error:num=0:" + e.exampleText() }, toolVerify)...)
 	t = append(t, verifyEntries("verify-return.", false,
 		func(e verifyError) string { return `Verify return code: \d+ \(` + e.expr() + `\)` },
-		func(e verifyError) string { return "Verify return code: 0 (" + e.exampleText() + ")" }, nil)...)
+		func(e verifyError) string { return "Verify return code: 0 (" + e.exampleText() + ")" }, toolVerify)...)
 	t = append(t, verifyEntries("verify-cmd.", false,
 		func(e verifyError) string { return `error \d+ at \d+ depth lookup: ?` + e.expr() },
-		func(e verifyError) string { return "error 0 at 0 depth lookup: " + e.exampleText() }, nil)...)
+		func(e verifyError) string { return "error 0 at 0 depth lookup: " + e.exampleText() }, toolVerify)...)
+	t = append(t, entry{name: "verify-cmd.root-missing", expr: `error 20 at [1-9]\d* depth lookup: ?unable to get local issuer certificate`,
+		meaning: "The chain reached an intermediate whose issuer, a root, is not in the CA file.",
+		v:       v(confirm[missingAnchor], hi(missingAnchor), lo(incomplete, emptyStore)),
+		example: "error 20 at 1 depth lookup: unable to get local issuer certificate"})
 	t = append(t,
 		entry{name: "connect-refused", expr: `(?:BIO_connect:Connection refused|connect:errno=111\b)`,
 			meaning: "The TCP connection was refused: nothing listens on that port.", v: unreachableOnly,

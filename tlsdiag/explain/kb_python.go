@@ -11,6 +11,9 @@ func pythonTable() []entry {
 		{name: "key-mismatch", expr: `\[X509: KEY_VALUES_MISMATCH\]`,
 			meaning: "The client's private key does not belong to its certificate.", v: keyMismatch,
 			example: "ssl.SSLError: [X509: KEY_VALUES_MISMATCH] key values mismatch (_ssl.c:3926)"},
+		{name: "no-ca-certificates", expr: `\[X509: NO_CERTIFICATE_OR_CRL_FOUND\]`,
+			meaning: "The CA file given to Python holds no certificate.", v: truststoreEmpty,
+			example: "ssl.SSLError: [X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found (_ssl.c:4154)"},
 		{name: "pem-lib", expr: `\[SSL\] PEM lib`,
 			meaning: "Python could not load the client's certificate or key.", v: clientCredUnusable,
 			example: "ssl.SSLError: [SSL] PEM lib (_ssl.c:3926)"},
@@ -53,6 +56,9 @@ func pythonTable() []entry {
 		func(a tlsAlert) string {
 			return "ssl.SSLError: [SSL: " + a.constName() + "] " + a.opensslText() + " (_ssl.c:1006)"
 		})...)
+	t = append(t, entry{name: "after-handshake", expr: `self\._sslobj\.(?:read|write)\(`,
+		meaning: "The failure came after the handshake, on the first read or write.", v: afterHandshake, role: roleHint,
+		example: "    return self._sslobj.read(len)"})
 	t = append(t, entry{name: "frame", expr: `^Traceback \(most recent call last\)|^\s*File ".*", line \d+|\bssl\.SSL\w*Error\b|\burllib3\.|\brequests\.exceptions\.|HTTPSConnectionPool\(|\(_ssl\.c:\d+\)`,
 		meaning: "The text is Python's.", role: roleFrame, example: "Traceback (most recent call last):"})
 	return t

@@ -102,17 +102,25 @@ var (
 	timeoutOnly     = v(checkNetwork+" A timeout is a filtering firewall, a host that is down, or a "+
 		"server that accepts the connection and never answers the ClientHello.", hi(timeout))
 	connectFailed = v(checkNetwork, hi(unreachable), lo(timeout))
-	// closed: the server closed or reset the connection during the handshake, without an alert.
-	closed = v(checkClosed, med(protocol, cipher, sniRequired), lo(ccMissing, notTLS))
+	// closed: the server closed or reset the connection during the handshake, without an
+	// alert: before its certificate (versions, suites, server_name) or, in TLS 1.3, after the
+	// client's certificate.
+	closed = v(checkClosed, med(protocol, cipher, sniRequired), lo(ccMissing, ccIssuer, ccRejected, ccExpired, notTLS))
 	// closedNoSNI: as closed, for clients that send no server_name by default (nginx upstreams,
 	// Java with SNI off, Apigee).
-	closedNoSNI = v(checkClosed, hi(sniRequired), med(protocol, cipher), lo(ccMissing, notTLS))
+	closedNoSNI = v(checkClosed, hi(sniRequired), med(protocol, cipher), lo(ccMissing, ccIssuer, ccRejected, ccExpired, notTLS))
+	// closedAfterHandshake: the handshake completed as the client saw it, then the server
+	// closed: in TLS 1.3 a server judges the client's certificate only then.
+	closedAfterHandshake = v("The server closed the connection once the client had finished its handshake: "+
+		"in TLS 1.3 that is how a server refuses the client's certificate, or the lack of one. "+checkClientCert,
+		med(ccMissing, ccIssuer, ccRejected), lo(ccExpired, ccKey, unclassified))
 	keyMismatch = v("Check that the private key belongs to the certificate (tlsgate cert inspect shows "+
 		"both public keys) and that the alias named in the configuration exists.", hi(ccKey))
 	clientCredUnusable = v("The client could not load its certificate or key: check the file paths, "+
 		"the format (PEM, PKCS#12), the password and that the key belongs to the certificate.",
 		hi(ccKey), med(ccMissing))
-	// noClientCert: a server saw no client certificate.
+	// noClientCert: a server saw no client certificate; the server may be the gateway or a
+	// backend.
 	noClientCert = v(checkClientCert+" If this log is the gateway's, the API client sent none "+
 		"(inbound.clientcert.missing); if it is a backend's, the gateway's client had none or none "+
 		"issued by a CA the server accepts.",
@@ -131,6 +139,11 @@ var (
 	handshakeNoVerify = v("The handshake failed; the OpenSSL error on the same line names the reason. "+
 		checkVersions,
 		med(notTLS, protocol, cipher, ccMissing, ccRejected), lo(sniRequired, ccExpired, ccKey, unclassified))
+	// noClientCertPage: nginx's "400 No required SSL certificate was sent", as a client
+	// receives it from the gateway or from a backend.
+	noClientCertPage = v(checkClientCert+" If the page came from the gateway, the API client sent no certificate "+
+		"(inbound.clientcert.missing); if from a backend, the gateway's client had none, or none issued by a CA "+
+		"the backend accepts.", hi(inCCMissing), med(ccMissing, ccIssuer))
 	// inboundClientCertError: nginx's "400 The SSL certificate error".
 	inboundClientCertError = v(checkInboundClientCert+" If this nginx is a backend, it is the gateway's "+
 		"client certificate that was refused (clientcert.rejected, clientcert.expired).",
@@ -142,6 +155,12 @@ var (
 
 // Hints: lines of a handshake trace that narrow the failure they accompany.
 var (
+	// afterHandshake: the client had completed its handshake when the failure came.
+	afterHandshake = v(closedAfterHandshake.check, med(ccMissing, ccIssuer, ccRejected), lo(ccExpired, ccKey, unclassified))
+	// beforeClientFinished: the client was sending its last handshake flight (its
+	// certificate, or none, then Finished) when the server closed.
+	beforeClientFinished = v("The server closed the connection while the client sent its certificate (or an "+
+		"empty one) and Finished. "+checkClientCert, med(ccMissing, ccIssuer, ccRejected, ccExpired), lo(ccKey, unclassified))
 	// afterCertRequest: the server sent a CertificateRequest, so versions, suites and SNI were
 	// agreed; what fails after it is about certificates.
 	afterCertRequest = v("The server asked for a client certificate, so versions, suites and SNI were "+
