@@ -76,7 +76,7 @@ func serverCert(p *testPKI) tls.Certificate {
 // play runs a handshake between a crypto/tls client and server over a pipe, then one
 // HTTP-like exchange when it succeeds, and returns what each side wrote and the client's
 // key log.
-func play(t *testing.T, server, client *tls.Config) ([]event, []byte) {
+func play(t testing.TB, server, client *tls.Config) ([]event, []byte) {
 	t.Helper()
 	r := &recorder{}
 	a, b := tcpPair(t)
@@ -180,7 +180,7 @@ func messages(conn *Connection) []string {
 }
 
 // tcpPair returns the two ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (net.Conn, net.Conn) {
+func tcpPair(t testing.TB) (net.Conn, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
