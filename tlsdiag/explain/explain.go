@@ -85,7 +85,6 @@ type hit struct {
 	line       int
 	start, end int // the match within the line
 	text       string
-	groups     map[string]string
 }
 
 func (h *hit) span() int { return h.end - h.start }
@@ -103,9 +102,12 @@ type result struct {
 func Explain(text string) []Match {
 	lines := splitLines(text)
 	kb := knowledge()
+	present := make([]bool, len(kb.index.keys))
+	lower := make([]string, len(lines))
 	var hits []*hit
 	for i, line := range lines {
-		hits = append(hits, scanLine(kb, i, line)...)
+		lower[i] = strings.ToLower(line)
+		hits = append(hits, scanLine(kb, i, line, lower[i], present)...)
 	}
 	var failures, hints []*hit
 	seen := map[string]bool{}
@@ -122,7 +124,15 @@ func Explain(text string) []Match {
 	}
 	results := fold(failures)
 	narrow(results, hints)
-	tgt := findTarget(lines)
+	// Most specific first; among equals, in the order of the text.
+	sort.SliceStable(results, func(i, j int) bool {
+		a, b := results[i], results[j]
+		if len(a.causes) != len(b.causes) {
+			return len(a.causes) < len(b.causes)
+		}
+		return a.decisive.line < b.decisive.line
+	})
+	tgt := findTarget(lines, lower)
 	matches := make([]Match, 0, len(results))
 	for _, r := range results {
 		matches = append(matches, r.match(hints, tgt))
@@ -147,31 +157,23 @@ func splitLines(text string) []string {
 // scanLine returns the patterns found on one line, without those whose match lies within
 // the match of a longer failure pattern on the same line (the longer one is the same
 // message with more of its context, as curl's "SSL certificate problem: ..." around
-// OpenSSL's verify text).
-func scanLine(kb []*compiled, n int, line string) []*hit {
+// OpenSSL's verify text). lower is the line in lower case; present is scratch space for the
+// literal index.
+func scanLine(kb *base, n int, line, lower string, present []bool) []*hit {
 	if strings.TrimSpace(line) == "" {
 		return nil
 	}
-	lower := strings.ToLower(line)
+	kb.index.find(lower, present)
 	var hs []*hit
-	for _, p := range kb {
-		if p.key != "" && !strings.Contains(lower, p.key) {
+	for _, p := range kb.patterns {
+		if !p.candidate(present) {
 			continue
 		}
 		loc := p.re.FindStringSubmatchIndex(line)
 		if loc == nil {
 			continue
 		}
-		h := &hit{p: p, line: n, start: loc[0], end: loc[1], text: line}
-		for i, name := range p.re.SubexpNames() {
-			if name != "" && loc[2*i] >= 0 {
-				if h.groups == nil {
-					h.groups = map[string]string{}
-				}
-				h.groups[name] = line[loc[2*i]:loc[2*i+1]]
-			}
-		}
-		hs = append(hs, h)
+		hs = append(hs, &hit{p: p, line: n, start: loc[0], end: loc[1], text: line})
 	}
 	kept := hs[:0]
 	for _, h := range hs {
@@ -180,6 +182,20 @@ func scanLine(kb []*compiled, n int, line string) []*hit {
 		}
 	}
 	return kept
+}
+
+// candidate reports whether the line may match p: it holds one of p's literals, or p has
+// none.
+func (p *compiled) candidate(present []bool) bool {
+	if p.keys == nil {
+		return true
+	}
+	for _, k := range p.keys {
+		if present[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // within reports whether h's match lies inside the longer match of a failure in hs.
@@ -222,8 +238,9 @@ func fold(failures []*hit) []*result {
 			results = append(results, &result{decisive: h, causes: h.p.Causes, by: h})
 			continue
 		}
+		sameLine := into.onLine(h.line)
 		into.contrib = append(into.contrib, h)
-		if into.onLine(h.line) {
+		if sameLine {
 			// The same line told more precisely: the frame around a message (curl's exit
 			// code, Python's [SSL: ...] tag) adds nothing to what the message leaves open.
 			continue

@@ -134,13 +134,19 @@ func holds(cs []Candidate, id string) bool {
 // compiled is a pattern ready to match.
 type compiled struct {
 	Pattern
-	re  *regexp.Regexp
-	key string // a lower-case literal every match contains; "" when none is known
+	re   *regexp.Regexp
+	keys []int // the index's literals of which every match holds one; nil when none is known
+}
+
+// base is the compiled knowledge base.
+type base struct {
+	patterns []*compiled
+	index    *keyIndex
 }
 
 var (
 	kbOnce sync.Once
-	kb     []*compiled
+	kb     *base
 )
 
 // tables are the knowledge base's tables, one per system.
@@ -161,8 +167,9 @@ func tables() map[string][]entry {
 
 // knowledge compiles the tables once. A malformed entry (a bad expression, an unknown
 // cause, a duplicate name) panics: the tables are code.
-func knowledge() []*compiled {
+func knowledge() *base {
 	kbOnce.Do(func() {
+		kb = &base{index: newKeyIndex()}
 		ts := tables()
 		names := map[string]bool{}
 		for _, sys := range Systems {
@@ -181,7 +188,11 @@ func knowledge() []*compiled {
 				if p.role == roleFailure && (len(p.Causes) == 0 || p.Check == "") {
 					panic("explain: pattern " + p.Name + " has no causes or no check")
 				}
-				kb = append(kb, &compiled{Pattern: p, re: regexp.MustCompile(p.Expr), key: literalKey(p.Expr)})
+				c := &compiled{Pattern: p, re: regexp.MustCompile(p.Expr)}
+				for _, k := range literalKeys(p.Expr) {
+					c.keys = append(c.keys, kb.index.add(k))
+				}
+				kb.patterns = append(kb.patterns, c)
 			}
 		}
 	})
@@ -191,7 +202,7 @@ func knowledge() []*compiled {
 // Patterns returns a copy of the knowledge base, system by system.
 func Patterns() []Pattern {
 	var ps []Pattern
-	for _, c := range knowledge() {
+	for _, c := range knowledge().patterns {
 		p := c.Pattern
 		p.Causes = append([]Candidate(nil), p.Causes...)
 		ps = append(ps, p)
@@ -199,35 +210,96 @@ func Patterns() []Pattern {
 	return ps
 }
 
-// literalKey returns the longest ASCII literal that every match of expr contains, in lower
-// case: a line without it cannot match, and the regular expression need not run.
-func literalKey(expr string) string {
+// literalKeys returns lower-case ASCII literals of which every match of expr contains one:
+// a line that holds none cannot match, and the regular expression need not run. It returns
+// nil when it finds no such literals.
+func literalKeys(expr string) []string {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
-		return ""
+		return nil
 	}
-	re = re.Simplify()
-	var subs []*syntax.Regexp
+	return keysOf(re.Simplify())
+}
+
+// minKey is the shortest literal worth indexing.
+const minKey = 3
+
+func keysOf(re *syntax.Regexp) []string {
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
 	switch re.Op {
-	case syntax.OpConcat:
-		subs = re.Sub
-	default:
-		subs = []*syntax.Regexp{re}
-	}
-	best := ""
-	for _, s := range subs {
-		for s.Op == syntax.OpCapture {
-			s = s.Sub[0]
+	case syntax.OpLiteral:
+		lit := strings.ToLower(string(re.Rune))
+		if len(lit) >= minKey && isASCII(lit) {
+			return []string{lit}
 		}
-		if s.Op != syntax.OpLiteral {
+	case syntax.OpAlternate:
+		var keys []string
+		for _, sub := range re.Sub {
+			k := keysOf(sub)
+			if k == nil {
+				return nil
+			}
+			keys = append(keys, k...)
+		}
+		return keys
+	case syntax.OpConcat:
+		// The single longest literal, or else the smallest set of alternatives.
+		var best []string
+		for _, sub := range re.Sub {
+			k := keysOf(sub)
+			switch {
+			case k == nil:
+			case best == nil:
+				best = k
+			case len(k) == 1 && len(best) == 1 && len(k[0]) > len(best[0]):
+				best = k
+			case len(k) < len(best):
+				best = k
+			}
+		}
+		return best
+	}
+	return nil
+}
+
+// keyIndex finds which of many literals a line holds, in one pass: literals are indexed by
+// their first three bytes.
+type keyIndex struct {
+	keys  []string
+	byTri map[[3]byte][]int
+}
+
+func newKeyIndex() *keyIndex { return &keyIndex{byTri: map[[3]byte][]int{}} }
+
+// add returns the number of key k, adding it when new.
+func (ix *keyIndex) add(k string) int {
+	for i, have := range ix.keys {
+		if have == k {
+			return i
+		}
+	}
+	ix.keys = append(ix.keys, k)
+	tri := [3]byte{k[0], k[1], k[2]}
+	ix.byTri[tri] = append(ix.byTri[tri], len(ix.keys)-1)
+	return len(ix.keys) - 1
+}
+
+// find marks in present the keys that lower holds.
+func (ix *keyIndex) find(lower string, present []bool) {
+	clear(present)
+	for i := 0; i+minKey <= len(lower); i++ {
+		ids, ok := ix.byTri[[3]byte{lower[i], lower[i+1], lower[i+2]}]
+		if !ok {
 			continue
 		}
-		lit := strings.ToLower(string(s.Rune))
-		if len(lit) > len(best) && isASCII(lit) {
-			best = lit
+		for _, id := range ids {
+			if !present[id] && strings.HasPrefix(lower[i:], ix.keys[id]) {
+				present[id] = true
+			}
 		}
 	}
-	return best
 }
 
 func isASCII(s string) bool {

@@ -10,7 +10,7 @@ func curlTable() []entry {
 			example: "curl: (6) Could not resolve host: backend.invalid"},
 		{name: "connect", expr: `Failed to connect to \S+ port \S+`,
 			meaning: "The TCP connection failed: refused, unreachable or filtered.", v: connectFailed,
-			example: "curl: (7) Failed to connect to backend.test port 8443 after 0 ms: Couldn't connect to server"},
+			example: "curl: (7) Failed to connect to backend.test port 8443 after 3 ms: No route to host"},
 		{name: "connect-refused", expr: `Failed to connect to \S+ port \S+.*: (?:Connection refused|Couldn't connect to server)`,
 			meaning: "The TCP connection was refused: nothing listens on that port, or a firewall rejects it.", v: unreachableOnly,
 			example: "curl: (7) Failed to connect to backend.test port 8443 after 0 ms: Connection refused"},
@@ -81,7 +81,7 @@ func curlTable() []entry {
 		entry{name: "server-cert-ok", expr: `\*\s+SSL certificate verify ok`,
 			meaning: "The server's chain verified.", v: serverChainVerified, role: roleHint,
 			example: "*  SSL certificate verify ok."},
-		entry{name: "frame", expr: `^curl: \(\d+\)|^\* (?:Trying|Connected to|ALPN|TLSv1|SSL connection using|Closing connection)|^[<>] (?:HTTP/|GET |POST |Host: )`,
+		entry{name: "frame", expr: `^curl: \(\d+\)|^\*\s+(?:Trying|Connected to|ALPN|TLSv1|SSL connection using|Closing connection)|^[<>] (?:HTTP/|GET |POST |Host: )`,
 			meaning: "The text is curl's.", role: roleFrame,
 			example: "*   Trying 127.0.0.1:8443..."},
 	)

@@ -12,10 +12,10 @@ func goTable() []entry {
 			meaning: "A certificate with the right issuer name was found but did not verify as the issuer: the chain holds a wrong intermediate, or the truststore a different root of the same name.",
 			v:       v(checkChain, hi(wrongInter), med(missingAnchor)),
 			example: `x509: certificate signed by unknown authority (possibly because of "crypto/rsa: verification error" while trying to verify candidate authority certificate "Lab Intermediate CA")`},
-		{name: "valid-for", expr: `x509: certificate is valid for .*, not \S+`,
+		{name: "valid-for", expr: `x509: certificate is valid for .*, not [^\s:]*[^\d.\s:][^\s:]*`,
 			meaning: "The server's certificate names other hosts than the one Go connected to.", v: hostnameOnly,
 			example: "tls: failed to verify certificate: x509: certificate is valid for other.test, not backend.test"},
-		{name: "valid-for-ip", expr: `x509: certificate is valid for .*, not (?:[\d.]+|[0-9A-Fa-f]*:[0-9A-Fa-f:]*)$`,
+		{name: "valid-for-ip", expr: `x509: certificate is valid for .*, not (?:(?:\d{1,3}\.){3}\d{1,3}\b|\[?[0-9A-Fa-f]*:[0-9A-Fa-f:]*)`,
 			meaning: "The server's certificate names other hosts than the address Go connected to (and Go sends no server_name to an address).", v: hostnameNoSNI,
 			example: "x509: certificate is valid for other.test, not 10.0.0.9"},
 		{name: "valid-for-count", expr: `x509: certificate is valid for \d+ (?:names|IP SANs), but none matched`,
@@ -123,7 +123,7 @@ func goTable() []entry {
 			example: "http: TLS handshake error from 127.0.0.1:51514: tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2025-01-01T00:00:00Z is after 2024-12-31T23:59:59Z"},
 		entry{name: "frame", expr: `^(?:Get|Post|Put|Head|Delete|Patch) "https?://|^panic: |^goroutine \d+ |\.go:\d+ `,
 			meaning: "The text is a Go program's.", role: roleFrame,
-			example: `Get "https://backend.test:8443/": EOF`},
+			example: "goroutine 1 [running]:"},
 	)
 	return t
 }

@@ -6,7 +6,7 @@ func nodeTable() []entry {
 	t := []entry{
 		{name: "altname", expr: `ERR_TLS_CERT_ALTNAME_INVALID|Hostname/IP does not match certificate's altnames`,
 			meaning: "No SAN of the server's certificate matches the host or address Node connected to.", v: hostnameNoSNI,
-			example: "Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: Host: backend.test. is not in the cert's altnames: DNS:other.test"},
+			example: "  code: 'ERR_TLS_CERT_ALTNAME_INVALID'"},
 		{name: "altname-host", expr: `Host: \S+ is not in the cert's altnames`,
 			meaning: "No SAN of the server's certificate matches the host name Node connected to.", v: hostnameOnly,
 			example: "Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: Host: backend.test. is not in the cert's altnames: DNS:other.test"},

@@ -35,7 +35,7 @@ func pythonTable() []entry {
 		{name: "handshake-timeout", expr: `_ssl\.c:\d+: The handshake operation timed out|The read operation timed out`,
 			meaning: "The server accepted the connection but did not complete the handshake in time.", v: timeoutOnly,
 			example: "TimeoutError: _ssl.c:989: The handshake operation timed out"},
-		{name: "timeout", expr: `(?:socket\.timeout|TimeoutError|ConnectTimeoutError|ConnectTimeout)\b.*timed out`,
+		{name: "timeout", expr: `(?:socket\.timeout|TimeoutError): timed out|ConnectTimeoutError\(|ConnectTimeout\(`,
 			meaning: "The connection or the handshake did not complete in time.", v: timeoutOnly,
 			example: "TimeoutError: timed out"},
 	}

@@ -44,6 +44,13 @@ var (
 		`IP: (?P<name>\S+?)\.? is not in the cert's list`,
 		`upstream SSL certificate does not match "(?P<name>[^"]+)"`,
 	)
+	addrRules = compileAll(
+		`Connected to \S+ \((?P<addr>[^)]+)\) port (?P<port>\d+)`,
+		`dial tcp (?P<addr>[\d.]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d+)`,
+		`connect E[A-Z]+ (?P<addr>[\d.]+|[0-9a-f:]+:[0-9a-f:]*):(?P<port>\d+)`,
+		`upstream: "https://(?P<addr>[\d.]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d+)`,
+		`Remote:(?P<addr>[\d.]+):(?P<port>\d+)`,
+	)
 	hostRules = compileAll(
 		`Connected to (?P<host>\S+) \((?P<addr>[^)]+)\) port (?P<port>\d+)`,
 		`Failed to connect to (?P<host>\S+) port (?P<port>\d+)`,
@@ -64,21 +71,45 @@ var (
 	)
 )
 
-func compileAll(exprs ...string) []*regexp.Regexp {
-	res := make([]*regexp.Regexp, len(exprs))
+// targetRule is a rule with the literals of which every match holds one.
+type targetRule struct {
+	re   *regexp.Regexp
+	keys []string
+}
+
+func compileAll(exprs ...string) []targetRule {
+	rules := make([]targetRule, len(exprs))
 	for i, e := range exprs {
-		res[i] = regexp.MustCompile(e)
+		rules[i] = targetRule{re: regexp.MustCompile(e), keys: literalKeys(e)}
 	}
-	return res
+	return rules
+}
+
+// mayMatch reports whether the lower-cased line holds one of r's literals.
+func (r targetRule) mayMatch(lower string) bool {
+	if r.keys == nil {
+		return true
+	}
+	for _, k := range r.keys {
+		if strings.Contains(lower, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // documentationHosts appear in the texts of error messages without being targets.
 var documentationHosts = map[string]bool{"curl.se": true, "curl.haxx.se": true, "www.openssl.org": true,
 	"nginx.org": true, "docs.oracle.com": true, "github.com": true}
 
-// groups returns the named groups of the first line re matches that accept takes.
-func groups(re *regexp.Regexp, lines []string, accept func(map[string]string) bool) map[string]string {
-	for _, line := range lines {
+// groups returns the named groups of the first line r matches that accept takes; lower
+// holds the lines in lower case.
+func groups(r targetRule, lines, lower []string, accept func(map[string]string) bool) map[string]string {
+	re := r.re
+	for i, line := range lines {
+		if !r.mayMatch(lower[i]) {
+			continue
+		}
 		m := re.FindStringSubmatch(line)
 		if m == nil {
 			continue
@@ -100,18 +131,18 @@ func groups(re *regexp.Regexp, lines []string, accept func(map[string]string) bo
 }
 
 // findTarget returns what the lines reveal of the target: the name the client verifies,
-// and where it connects.
-func findTarget(lines []string) target {
+// and where it connects. lower holds the lines in lower case.
+func findTarget(lines, lower []string) target {
 	var t target
-	for _, re := range nameRules {
-		if g := groups(re, lines, func(g map[string]string) bool { return g["name"] != "" }); g != nil {
+	for _, r := range nameRules {
+		if g := groups(r, lines, lower, func(g map[string]string) bool { return g["name"] != "" }); g != nil {
 			t.host = strings.Trim(g["name"], "'\"[]")
 			break
 		}
 	}
 	var conn map[string]string
-	for _, re := range hostRules {
-		conn = groups(re, lines, func(g map[string]string) bool { return g["host"] != "" && !documentationHosts[g["host"]] })
+	for _, r := range hostRules {
+		conn = groups(r, lines, lower, func(g map[string]string) bool { return g["host"] != "" && !documentationHosts[g["host"]] })
 		if conn != nil {
 			break
 		}
@@ -121,13 +152,25 @@ func findTarget(lines []string) target {
 	}
 	host := strings.Trim(conn["host"], "[]")
 	t.port = conn["port"]
-	dialled := conn["addr"]
+	dialled := strings.Trim(conn["addr"], "[]")
 	if t.host == "" {
 		t.host = host
 	} else if host != t.host && net.ParseIP(host) != nil {
 		dialled = host
 	}
-	if dialled != "" && dialled != t.host && t.port != "" {
+	if dialled == "" {
+		// The address dialled, when the text names one besides the host.
+		for _, r := range addrRules {
+			g := groups(r, lines, lower, func(g map[string]string) bool {
+				return g["addr"] != "" && (t.port == "" || g["port"] == t.port)
+			})
+			if g != nil {
+				dialled, t.port = strings.Trim(g["addr"], "[]"), g["port"]
+				break
+			}
+		}
+	}
+	if dialled != "" && dialled != t.host && t.port != "" && net.ParseIP(t.host) == nil {
 		t.connect = net.JoinHostPort(dialled, t.port)
 	}
 	return t

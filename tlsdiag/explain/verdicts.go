@@ -65,12 +65,12 @@ const (
 // Verdicts shared by many patterns.
 var (
 	// pkix is Java's "PKIX path building failed": the path to a trusted root does not build.
-	pkix = v(checkChain+" Also try --no-sni: a server that picks its certificate by SNI may give a "+
-		"client that sends none another chain.",
-		hi(missingAnchor, incomplete), med(wrongInter), lo(hostname, sniDefault))
+	pkix = v(checkChain+" If the client sends no server_name (Java with jsse.enableSNIExtension=false, "+
+		"a target given by IP address), add --no-sni: a server may return another chain then.",
+		hi(missingAnchor, incomplete), med(wrongInter), lo(hostname))
 	// verifyFailed: the client refused the server's chain, reason unknown.
 	verifyFailed = v(checkChain+" The verify error text (after 'certificate verify failed:') names the reason.",
-		hi(missingAnchor, incomplete), med(wrongInter, hostname, expired), lo(notYetValid, insecure))
+		hi(missingAnchor, incomplete), med(wrongInter, hostname, expired), lo(notYetValid, insecure, emptyStore, sniDefault))
 	// hostnameOnly: the chain verified but does not name the host.
 	hostnameOnly = v("Compare the host the client asked for with the leaf's SAN entries; the doctor "+
 		"lists each name and why it does not match (wildcard depth, IP against DNS, CN ignored).",
@@ -165,9 +165,9 @@ var (
 	// agreed; what fails after it is about certificates.
 	afterCertRequest = v("The server asked for a client certificate, so versions, suites and SNI were "+
 		"agreed. "+checkClientCert,
-		lo(ccMissing, ccIssuer, ccRejected, ccExpired, ccKey,
-			incomplete, wrongInter, missingAnchor, emptyStore, hostname, expired, notYetValid, insecure,
-			sniDefault, misordered, unclassified))
+		med(ccMissing, ccIssuer, ccRejected, ccExpired, ccKey),
+		lo(incomplete, wrongInter, missingAnchor, emptyStore, hostname, expired, notYetValid, insecure,
+			sniDefault, misordered, unclassified, inCCMissing, inCCExpired, inCCUntrusted, inStale))
 	// noClientCertToSend: the client had no certificate fit for the server's request.
 	noClientCertToSend = v("The client found no certificate to send: either its keystore holds none "+
 		"(clientcert.missing) or none is issued by a CA the server lists in its CertificateRequest "+
@@ -187,7 +187,7 @@ var (
 	serverSide = v("The text is a server's: the alert came from its client.",
 		lo(inCCMissing, inCCExpired, inCCUntrusted, inStale, inProtocol, inCipher, inSNI, inRejectedByCli,
 			missingAnchor, incomplete, wrongInter, hostname, expired, notYetValid, insecure, protocol, cipher,
-			ccMissing, ccIssuer, unclassified))
+			unclassified))
 )
 
 // outboundAll returns every outbound cause, low: a filter that ranks nothing.
