@@ -23,7 +23,7 @@ func TestApigee(t *testing.T) {
 			text: `2017-10-23 05:28:57,813 org:org-name env:env-name api:apiproxy-name rev:1 messageid:id NIOThread@0 ERROR HTTP.CLIENT - HTTPClient$Context.handshakeFailed() : SSLClientChannel[C:10.0.0.5:55102 Remote host:10.0.0.9:443]@65461 useCount=1 bytesRead=0 bytesWritten=0 age=529ms lastIO=529ms handshake failed, message: Received fatal alert: bad_certificate
 { "fault": { "faultstring":"The Service is temporarily unavailable", "detail":{ "errorcode":"messaging.adaptors.http.flow.ServiceUnavailable" } } }`},
 		{name: "Message Processor log, General SSLEngine problem and its cause", system: Apigee, ids: []string{missingAnchor, incomplete, wrongInter, hostname},
-			text:  "NIOThread@1 ERROR HTTP.CLIENT - HTTPClient$Context.handshakeFailed() : SSLClientChannel[Connected: Remote:10.0.0.9:443 Local:192.168.194.140:55102]@64596 useCount=1 bytesRead=0 bytesWritten=0 age=233ms lastIO=233ms isOpen=true handshake failed, message: General SSLEngine problem\n" +
+			text: "NIOThread@1 ERROR HTTP.CLIENT - HTTPClient$Context.handshakeFailed() : SSLClientChannel[Connected: Remote:10.0.0.9:443 Local:192.168.194.140:55102]@64596 useCount=1 bytesRead=0 bytesWritten=0 age=233ms lastIO=233ms isOpen=true handshake failed, message: General SSLEngine problem\n" +
 				"Caused by: sun.security.validator.ValidatorException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target",
 			next: "10.0.0.9:443"},
 		{name: "the Router's 400 page with Apigee's headers", system: Apigee, ids: []string{inCCUntrusted, inCCExpired, inStale, ccRejected, ccExpired},
