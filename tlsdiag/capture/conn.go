@@ -84,7 +84,7 @@ type conn struct {
 	keysNote   string
 
 	step        string
-	chain       []*x509.Certificate
+	chain       []*parsedCert
 	clientChain []*x509.Certificate
 	certReq     *tlsdiag.CertRequest
 	clientSent  int // certificates in the client's Certificate; -1 none seen
@@ -166,16 +166,12 @@ func (c *conn) add(side Side, e Entry) {
 		if last.run == e.run && last.From == e.From {
 			last.Records += e.Records
 			last.Bytes += e.Bytes
-			last.Detail = runDetail(last)
 			return
 		}
 	}
 	if len(c.entries) >= maxEntries {
 		c.dropped++
 		return
-	}
-	if e.run != "" {
-		e.Detail = runDetail(&e)
 	}
 	c.entries = append(c.entries, e)
 }

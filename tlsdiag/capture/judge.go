@@ -36,9 +36,10 @@ type Judge struct {
 	Engine *tlsdiag.Engine
 	Client ClientConfig
 
-	mu    sync.Mutex
-	paths map[string]*pki.PathResult
-	hosts map[string]*pki.HostResult
+	mu       sync.Mutex
+	paths    map[string]*pki.PathResult
+	hosts    map[string]*pki.HostResult
+	verdicts map[string][]tlsdiag.Finding
 }
 
 // maxCachedVerdicts bounds the caches of a Judge; they are emptied when full.
@@ -90,9 +91,29 @@ func (j *Judge) Report(conn *Connection) *tlsdiag.Report {
 			c.Host = j.host(a.Chain[0], x.ServerName)
 		}
 	}
-	r := tlsdiag.NewReport(f, j.Engine.DiagnoseContext(c))
+	r := tlsdiag.NewReport(f, j.findings(conn, c))
 	r.Context = c
 	return r
+}
+
+// findings runs the engine, once per connection key and second: the findings of
+// connections that look alike to the engine are shared (they are not to be modified).
+func (j *Judge) findings(conn *Connection, c *tlsdiag.Context) []tlsdiag.Finding {
+	k := conn.key + "@" + strconv.FormatInt(c.Facts.Time.Unix(), 10)
+	j.mu.Lock()
+	fs, ok := j.verdicts[k]
+	j.mu.Unlock()
+	if ok {
+		return fs
+	}
+	fs = j.Engine.DiagnoseContext(c)
+	j.mu.Lock()
+	if j.verdicts == nil || len(j.verdicts) >= maxCachedVerdicts {
+		j.verdicts = map[string][]tlsdiag.Finding{}
+	}
+	j.verdicts[k] = fs
+	j.mu.Unlock()
+	return fs
 }
 
 // path is tlsdiag.VerifyServerPath, once per chain, truststore and validity state at now.

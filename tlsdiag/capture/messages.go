@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tlsgate/tlsgate/tlsdiag"
 	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
@@ -106,14 +107,36 @@ func versionNames(vs []uint16) []string {
 	return out
 }
 
-// suiteLines lists suites by IANA name on one line.
+// suiteLines lists suites by IANA name on one line. Clients send the same lists again and
+// again: the lines are kept, by list.
 func suiteLines(suites []uint16) []string {
-	names := make([]string, len(suites))
-	for i, s := range suites {
-		names[i] = tlswire.SuiteName(s)
+	key := make([]byte, 0, 2*len(suites))
+	for _, s := range suites {
+		key = append(key, byte(s>>8), byte(s))
 	}
-	return []string{"suites: " + strings.Join(names, ", ")}
+	suiteLineCache.Lock()
+	line, ok := suiteLineCache.m[string(key)]
+	suiteLineCache.Unlock()
+	if !ok {
+		names := make([]string, len(suites))
+		for i, s := range suites {
+			names[i] = tlswire.SuiteName(s)
+		}
+		line = "suites: " + strings.Join(names, ", ")
+		suiteLineCache.Lock()
+		if len(suiteLineCache.m) >= 1024 {
+			clear(suiteLineCache.m)
+		}
+		suiteLineCache.m[string(key)] = line
+		suiteLineCache.Unlock()
+	}
+	return []string{line}
 }
+
+var suiteLineCache = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
 
 // serverHello handles a ServerHello or HelloRetryRequest, and sets up decryption when the
 // key log holds the connection's secrets.
@@ -211,15 +234,15 @@ func (c *conn) certificate(side Side, msg []byte, e *Entry) error {
 		return err
 	}
 	ders := cert.Chain()
-	var chain []*x509.Certificate
+	var chain []*parsedCert
 	for i, der := range ders {
-		x, err := parseCert(der)
-		if err != nil {
-			e.Lines = append(e.Lines, fmt.Sprintf("#%d: not a certificate X.509 can read: %v", i+1, err))
+		p := parseCert(der)
+		if p.err != nil {
+			e.Lines = append(e.Lines, fmt.Sprintf("#%d: not a certificate X.509 can read: %v", i+1, p.err))
 			continue
 		}
-		chain = append(chain, x)
-		e.Lines = append(e.Lines, certLine(i, x))
+		chain = append(chain, p)
+		e.Lines = append(e.Lines, fmt.Sprintf("#%d %s", i+1, p.line))
 	}
 	if side == Server {
 		c.setStep(tlsdiag.StepServerCertificate)
@@ -229,18 +252,13 @@ func (c *conn) certificate(side Side, msg []byte, e *Entry) error {
 	}
 	c.setStep(tlsdiag.StepClientCertificate)
 	c.clientSent = len(ders)
-	c.clientChain = chain
+	c.clientChain = certsOf(chain)
 	if len(ders) == 0 {
 		e.Detail = "Certificate Length: 0 (the client sends no certificate)"
 	} else {
 		e.Detail = fmt.Sprintf("%d certificate(s), the client's", len(ders))
 	}
 	return nil
-}
-
-func certLine(i int, x *x509.Certificate) string {
-	return fmt.Sprintf("#%d %s (issuer %s; valid %s to %s)", i+1, x.Subject.String(), x.Issuer.String(),
-		x.NotBefore.UTC().Format("2006-01-02"), x.NotAfter.UTC().Format("2006-01-02"))
 }
 
 // certificateRequest handles a CertificateRequest: the CA names the server accepts.
@@ -285,4 +303,12 @@ func (c *conn) keyExchange(msg []byte) string {
 		return fmt.Sprintf("DHE, %d-bit prime", kx.DHBits())
 	}
 	return ""
+}
+
+func certsOf(ps []*parsedCert) []*x509.Certificate {
+	out := make([]*x509.Certificate, len(ps))
+	for i, p := range ps {
+		out[i] = p.cert
+	}
+	return out
 }

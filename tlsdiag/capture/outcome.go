@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/tlsgate/tlsgate/pki"
 	"github.com/tlsgate/tlsgate/tlsdiag"
 	"github.com/tlsgate/tlsgate/tlsdiag/catalog"
 	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
@@ -42,6 +43,9 @@ type Connection struct {
 	// ClientChain is the chain the client sent, when it sent one in the clear (or
 	// decrypted).
 	ClientChain []*x509.Certificate `json:"-"`
+
+	// key identifies what the engine reads of the connection (see conn.key).
+	key string
 }
 
 // Judged reports whether the engine can judge the connection: its ClientHello was seen.
@@ -78,11 +82,19 @@ func (c *conn) finish(client, server string) *Connection {
 				target = net.JoinHostPort(a.ServerName, port)
 			}
 		}
-		out.Facts = &tlsdiag.Facts{Target: target, Address: server, Time: c.start, Attempts: []*tlsdiag.Attempt{a}}
+		// X.509 validity has a resolution of one second: certificates are judged at the
+		// second the connection started.
+		out.Facts = &tlsdiag.Facts{Target: target, Address: server, Time: c.start.Truncate(time.Second), Attempts: []*tlsdiag.Attempt{a}}
+		out.key = c.key(a, server)
 	}
 	if c.dropped > 0 {
 		c.entries = append(c.entries, Entry{Time: seconds(c.now.Sub(c.start)), Message: "…",
 			Detail: fmt.Sprintf("%d more entries not shown", c.dropped)})
+	}
+	for i := range c.entries {
+		if e := &c.entries[i]; e.run != "" && e.Detail == "" {
+			e.Detail = runDetail(e)
+		}
 	}
 	out.Transcript = c.entries
 	out.Notes = c.notes
@@ -116,8 +128,10 @@ func (c *conn) attempt() *tlsdiag.Attempt {
 		a.Version, a.Suite = tlswire.VersionName(c.version), tlswire.SuiteName(c.suite)
 	}
 	if len(c.chain) > 0 {
-		a.Chain = c.chain
-		a.ChainView = pki.SummarizeAll(c.chain)
+		a.Chain = certsOf(c.chain)
+		for _, p := range c.chain {
+			a.ChainView = append(a.ChainView, p.summary)
+		}
 	}
 	if c.certReq != nil {
 		a.ClientCertSent = c.clientSent
@@ -239,3 +253,43 @@ func ascending(vs []uint16) []string {
 
 // randomHex shows a client random as key logs do.
 func randomHex(r [32]byte) string { return hex.EncodeToString(r[:]) }
+
+// key identifies everything the engine reads of the connection, its time aside: two
+// connections with the same key and the same second get the same findings. It names the
+// certificates by their cache identity, and the CertificateRequest by its content.
+func (c *conn) key(a *tlsdiag.Attempt, server string) string {
+	var b strings.Builder
+	w := func(parts ...string) {
+		for _, p := range parts {
+			b.WriteString(p)
+			b.WriteByte(0)
+		}
+	}
+	w(server, a.ServerName, strings.Join(a.OfferedVersions, ","), strings.Join(a.OfferedSuites, ","), a.Step,
+		strconv.FormatBool(a.Completed), a.Version, a.Suite, strconv.Itoa(a.ClientCertSent), a.Closed,
+		strconv.FormatBool(a.TimedOut), a.Error)
+	for _, p := range c.chain {
+		w(strconv.FormatUint(p.id, 36))
+	}
+	w("client")
+	for _, x := range c.clientChain {
+		w(string(x.Signature))
+	}
+	for _, al := range []*tlsdiag.Alert{a.AlertReceived, a.AlertSent} {
+		if al != nil {
+			w(al.Name, al.Step)
+		} else {
+			w("-")
+		}
+	}
+	if r := a.CertRequest; r != nil {
+		w("cr", strings.Join(r.AcceptableCAs, "\x00"), strings.Join(r.SignatureSchemes, ","))
+	}
+	if h := a.HTTP; h != nil {
+		w("http", h.Line, h.Title)
+	}
+	if n := a.NotTLS; n != nil {
+		w("nottls", n.FirstBytes)
+	}
+	return b.String()
+}

@@ -24,6 +24,10 @@ type Options struct {
 	Progress func(done, total int64)
 	// Workers judge connections in parallel; 0 means GOMAXPROCS.
 	Workers int
+	// Render, when set, is called by the workers with each judged connection, in parallel,
+	// and what it returns is kept in Result.Output: the dear part of writing a report
+	// runs on every core, and the results still come out in order.
+	Render func(*Result) ([]byte, error)
 }
 
 // Result is one judged connection.
@@ -33,6 +37,9 @@ type Result struct {
 	Report *tlsdiag.Report
 	// Seq numbers the connections kept, from 1, in the order they started.
 	Seq int
+	// Output is what Options.Render made of the result, and Err its error.
+	Output []byte
+	Err    error
 }
 
 // Summary counts what a capture held.
@@ -72,6 +79,9 @@ func ReadFile(path string, opts Options, j *Judge, out func(*Result) error) (*Su
 			for r := range ended {
 				if r.Connection != nil {
 					r.Report = j.Report(r.Connection)
+					if opts.Render != nil {
+						r.Output, r.Err = opts.Render(r)
+					}
 				}
 				judged <- r
 			}

@@ -9,42 +9,58 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/tlsgate/tlsgate/pki"
 	"github.com/tlsgate/tlsgate/tlsdiag"
 )
 
-// certCache keeps parsed certificates by their DER: a capture repeats the same chains in
-// every handshake, and parsing is the dearest part of reading one.
+// certCache keeps parsed certificates by their DER, with what reports show of them: a
+// capture repeats the same chains in every handshake, and parsing and describing a
+// certificate (its fingerprint, whether it is self-signed) is the dearest part of reading
+// one.
 var certCache = struct {
 	sync.Mutex
-	m map[string]certOrErr
-}{m: map[string]certOrErr{}}
+	m map[string]*parsedCert
+}{m: map[string]*parsedCert{}}
 
-type certOrErr struct {
-	cert *x509.Certificate
-	err  error
+// parsedCert is a certificate and its views, or why it could not be parsed.
+type parsedCert struct {
+	id      uint64 // unique in the process, for the keys of verdict caches
+	cert    *x509.Certificate
+	err     error
+	summary pki.Summary
+	line    string // certLine without its number
 }
+
+var certIDs atomic.Uint64
 
 // maxCachedCerts bounds certCache; it is emptied when full.
 const maxCachedCerts = 4096
 
 // parseCert parses a DER certificate, once per distinct DER.
-func parseCert(der []byte) (*x509.Certificate, error) {
+func parseCert(der []byte) *parsedCert {
 	certCache.Lock()
-	e, ok := certCache.m[string(der)]
+	p, ok := certCache.m[string(der)]
 	certCache.Unlock()
 	if ok {
-		return e.cert, e.err
+		return p
 	}
 	own := bytes.Clone(der)
-	cert, err := x509.ParseCertificate(own)
+	p = &parsedCert{id: certIDs.Add(1)}
+	if p.cert, p.err = x509.ParseCertificate(own); p.err == nil {
+		x := p.cert
+		p.summary = pki.Summarize(x)
+		p.line = fmt.Sprintf("%s (issuer %s; valid %s to %s)", p.summary.Subject, p.summary.Issuer,
+			x.NotBefore.UTC().Format("2006-01-02"), x.NotAfter.UTC().Format("2006-01-02"))
+	}
 	certCache.Lock()
 	if len(certCache.m) >= maxCachedCerts {
 		clear(certCache.m)
 	}
-	certCache.m[string(own)] = certOrErr{cert, err}
+	certCache.m[string(own)] = p
 	certCache.Unlock()
-	return cert, err
+	return p
 }
 
 // distinguishedName renders a DER DistinguishedName as x509 does.
