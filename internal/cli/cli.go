@@ -36,6 +36,7 @@ func commands() []command {
 	return []command{
 		{"doctor", "diagnose a TLS endpoint: connect, experiment, name the cause and the fix", runDoctor},
 		{"pcap", "read a tcpdump capture and explain every TLS handshake in it", runPcap},
+		{"explain", "map an error message from Java, OpenSSL, curl, Go, Node, Python, nginx, Envoy, Apigee or a browser to its candidate causes", runExplain},
 		{"cert", "inspect certificates and keystores, verify a chain against a truststore", runCert},
 		{"lab", "run every diagnosable failure on loopback and show the doctor's verdicts", runLab},
 		{"version", "print the version", runVersion},

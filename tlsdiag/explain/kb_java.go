@@ -12,7 +12,7 @@ func javaTable() []entry {
 			example: "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target"},
 		{name: "pkix-validation", expr: `PKIX path validation failed`,
 			meaning: "Java built a path to a trusted root but a certificate on it failed a check (validity, signature, algorithm constraints).",
-			v:       v(checkChain, med(expired, notYetValid, wrongInter, insecure), lo(missingAnchor)),
+			v:       v(checkChainAndName, med(expired, notYetValid, wrongInter, insecure), lo(missingAnchor)),
 			example: "sun.security.validator.ValidatorException: PKIX path validation failed: java.security.cert.CertPathValidatorException: timestamp check failed"},
 		{name: "validity-check", expr: `CertPathValidatorException: validity check failed`,
 			meaning: "A certificate of the server's chain is outside its validity period.",

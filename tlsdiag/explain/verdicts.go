@@ -43,8 +43,10 @@ const (
 // Checks shared by many patterns.
 const (
 	checkChain = "Run the doctor with the client's truststore: it shows whether the server sends its " +
-		"intermediates (chain.incomplete), whether they link (chain.wrong-intermediate), which root the " +
-		"truststore lacks (truststore.missing-anchor) and whether the leaf names the host (hostname.mismatch)."
+		"intermediates (chain.incomplete), whether they link (chain.wrong-intermediate) and which root the " +
+		"truststore lacks (truststore.missing-anchor)."
+	checkChainAndName = checkChain + " It also checks that the leaf names the host (hostname.mismatch) and is " +
+		"within its validity period."
 	checkVersions = "Run the doctor with --scan: it lists the versions and suites the server accepts; " +
 		"compare them with the client's (--protocols, --ciphers), and it retries without server_name " +
 		"and with a client certificate to tell sni.required and clientcert.missing apart."
@@ -65,11 +67,11 @@ const (
 // Verdicts shared by many patterns.
 var (
 	// pkix is Java's "PKIX path building failed": the path to a trusted root does not build.
-	pkix = v(checkChain+" If the client sends no server_name (Java with jsse.enableSNIExtension=false, "+
+	pkix = v(checkChainAndName+" If the client sends no server_name (Java with jsse.enableSNIExtension=false, "+
 		"a target given by IP address), add --no-sni: a server may return another chain then.",
 		hi(missingAnchor, incomplete), med(wrongInter), lo(hostname))
 	// verifyFailed: the client refused the server's chain, reason unknown.
-	verifyFailed = v(checkChain+" The verify error text (after 'certificate verify failed:') names the reason.",
+	verifyFailed = v(checkChainAndName+" The verify error text (after 'certificate verify failed:') names the reason.",
 		hi(missingAnchor, incomplete), med(wrongInter, hostname, expired), lo(notYetValid, insecure, emptyStore, sniDefault))
 	// hostnameOnly: the chain verified but does not name the host.
 	hostnameOnly = v("Compare the host the client asked for with the leaf's SAN entries; the doctor "+
