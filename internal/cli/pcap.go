@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -233,32 +234,6 @@ type pcapWriter interface {
 	abort()
 }
 
-// connectionJSON is one connection of the JSON report.
-type connectionJSON struct {
-	Client     string            `json:"client"`
-	Server     string            `json:"server"`
-	ServerName string            `json:"serverName,omitempty"`
-	Version    string            `json:"version,omitempty"`
-	Outcome    string            `json:"outcome"`
-	OK         bool              `json:"ok"`
-	Findings   []tlsdiag.Finding `json:"findings"`
-	Transcript []capture.Entry   `json:"transcript"`
-	Notes      []string          `json:"notes,omitempty"`
-	Facts      *tlsdiag.Facts    `json:"facts,omitempty"`
-}
-
-func toJSON(r *capture.Result) connectionJSON {
-	c := connectionJSON{Client: r.Client, Server: r.Server, ServerName: r.ServerName, Version: r.Version,
-		Outcome: r.Outcome, OK: true, Findings: []tlsdiag.Finding{}, Transcript: r.Transcript, Notes: r.Notes, Facts: r.Facts}
-	if c.Transcript == nil {
-		c.Transcript = []capture.Entry{}
-	}
-	if r.Report != nil {
-		c.Findings, c.OK = r.Report.Findings, r.Report.OK
-	}
-	return c
-}
-
 // summaryJSON is the capture's summary in the JSON report.
 type summaryJSON struct {
 	File        string         `json:"file"`
@@ -316,15 +291,103 @@ func (j *jsonWriter) add(r *capture.Result) error {
 	return j.err
 }
 
-// renderJSON renders a connection as one line of JSON; it runs in capture's workers.
+// renderJSON renders a connection as one line of JSON, the shape of connectionJSON; it
+// runs in capture's workers. It appends what it can by hand, and the findings JSON once
+// per shared slice: a capture's report is large, and encoding/json would be most of the
+// time spent.
 func renderJSON(r *capture.Result) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(toJSON(r)); err != nil {
+	str := capture.AppendJSONString
+	b := make([]byte, 0, 8<<10)
+	b = append(b, `{"client":`...)
+	b = str(b, r.Client)
+	b = append(b, `,"server":`...)
+	b = str(b, r.Server)
+	if r.ServerName != "" {
+		b = append(b, `,"serverName":`...)
+		b = str(b, r.ServerName)
+	}
+	if r.Version != "" {
+		b = append(b, `,"version":`...)
+		b = str(b, r.Version)
+	}
+	b = append(b, `,"outcome":`...)
+	b = str(b, r.Outcome)
+	ok, findings := true, []byte("[]")
+	if r.Report != nil {
+		ok = r.Report.OK
+		var err error
+		if findings, err = findingsJSON(r.Report.Findings); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"ok":`...)
+	b = strconv.AppendBool(b, ok)
+	b = append(b, `,"findings":`...)
+	b = append(b, findings...)
+	b = append(b, `,"transcript":[`...)
+	for i, e := range r.Transcript {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = e.AppendJSON(b)
+	}
+	b = append(b, ']')
+	if len(r.Notes) > 0 {
+		b = append(b, `,"notes":[`...)
+		for i, n := range r.Notes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = str(b, n)
+		}
+		b = append(b, ']')
+	}
+	if r.Facts != nil {
+		facts, err := json.Marshal(r.Facts)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"facts":`...)
+		b = append(b, facts...)
+	}
+	return append(b, '}'), nil
+}
+
+var findingsCache = struct {
+	sync.Mutex
+	m map[*tlsdiag.Finding]cachedJSON
+}{m: map[*tlsdiag.Finding]cachedJSON{}}
+
+// cachedJSON holds the findings it was made of, so that their address is not reused
+// while the entry lives.
+type cachedJSON struct {
+	fs   []tlsdiag.Finding
+	json []byte
+}
+
+// findingsJSON marshals findings once per slice: connections that look alike to the
+// engine share their findings (capture.Judge), and their JSON with them.
+func findingsJSON(fs []tlsdiag.Finding) ([]byte, error) {
+	if len(fs) == 0 {
+		return []byte("[]"), nil
+	}
+	findingsCache.Lock()
+	c, ok := findingsCache.m[&fs[0]]
+	findingsCache.Unlock()
+	if ok && len(c.fs) == len(fs) {
+		return c.json, nil
+	}
+	b, err := json.Marshal(fs)
+	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
+	findingsCache.Lock()
+	if len(findingsCache.m) >= 4096 {
+		clear(findingsCache.m)
+	}
+	findingsCache.m[&fs[0]] = cachedJSON{fs, b}
+	findingsCache.Unlock()
+	return b, nil
 }
 
 func (j *jsonWriter) finish(path string, sum *capture.Summary, readErr error) error {

@@ -265,7 +265,16 @@ func (c *conn) key(a *tlsdiag.Attempt, server string) string {
 			b.WriteByte(0)
 		}
 	}
-	w(server, a.ServerName, strings.Join(a.OfferedVersions, ","), strings.Join(a.OfferedSuites, ","), a.Step,
+	var suites []byte
+	switch {
+	case c.hello != nil:
+		for _, id := range c.hello.Suites {
+			suites = append(suites, byte(id>>8), byte(id))
+		}
+	case c.helloV2 != nil:
+		suites = []byte(strings.Join(a.OfferedSuites, ","))
+	}
+	w(server, a.ServerName, strings.Join(a.OfferedVersions, ","), string(suites), a.Step,
 		strconv.FormatBool(a.Completed), a.Version, a.Suite, strconv.Itoa(a.ClientCertSent), a.Closed,
 		strconv.FormatBool(a.TimedOut), a.Error)
 	for _, p := range c.chain {

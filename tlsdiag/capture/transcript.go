@@ -1,9 +1,11 @@
 package capture
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -80,4 +82,60 @@ func WriteTranscript(w io.Writer, indent string, entries []Entry) error {
 		}
 	}
 	return nil
+}
+
+// MarshalJSON writes e as encoding/json would, faster: a capture's report is mostly
+// transcripts.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	return e.AppendJSON(make([]byte, 0, 64+len(e.Detail)+16*len(e.Lines))), nil
+}
+
+// AppendJSON appends e's JSON to b.
+func (e Entry) AppendJSON(b []byte) []byte {
+	b = append(b, `{"time":`...)
+	b = strconv.AppendFloat(b, e.Time, 'f', -1, 64)
+	b = append(b, `,"from":`...)
+	b = AppendJSONString(b, e.From)
+	b = append(b, `,"message":`...)
+	b = AppendJSONString(b, e.Message)
+	if e.Detail != "" {
+		b = append(b, `,"detail":`...)
+		b = AppendJSONString(b, e.Detail)
+	}
+	if len(e.Lines) > 0 {
+		b = append(b, `,"lines":[`...)
+		for i, l := range e.Lines {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, l)
+		}
+		b = append(b, ']')
+	}
+	if e.Decrypted {
+		b = append(b, `,"decrypted":true`...)
+	}
+	if e.Records != 0 {
+		b = append(b, `,"records":`...)
+		b = strconv.AppendInt(b, int64(e.Records), 10)
+	}
+	if e.Bytes != 0 {
+		b = append(b, `,"bytes":`...)
+		b = strconv.AppendInt(b, int64(e.Bytes), 10)
+	}
+	return append(b, '}')
+}
+
+// AppendJSONString appends s as a JSON string: printable ASCII as is, the rest as
+// encoding/json writes it.
+func AppendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
