@@ -1,7 +1,6 @@
 package pcapfile
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -32,7 +31,7 @@ const pcapFileHeaderLen = 24
 
 // pcapReader reads the records of a pcap file.
 type pcapReader struct {
-	br        *bufio.Reader
+	br        *buffer
 	order     binary.ByteOrder
 	nano      bool
 	recHdrLen int // 16, or 24 in the modified format
@@ -43,8 +42,8 @@ type pcapReader struct {
 	err       error
 }
 
-func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
-	h, err := peekFull(br, pcapFileHeaderLen)
+func newPcapReader(br *buffer) (*pcapReader, error) {
+	h, err := br.peek(pcapFileHeaderLen)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, errorf(ErrTruncated, "truncated pcap file header (%d of %d bytes)", len(h), pcapFileHeaderLen)
@@ -75,7 +74,7 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	// (draft-ietf-opsawg-pcap section 4); the link type is the rest, as
 	// libpcap's LT_LINKTYPE takes it.
 	r.linkType = LinkType(r.order.Uint32(h[20:]) & 0x03ffffff)
-	br.Discard(pcapFileHeaderLen)
+	br.discard(pcapFileHeaderLen)
 	r.off = pcapFileHeaderLen
 	return r, nil
 }
@@ -93,10 +92,10 @@ func (r *pcapReader) Next() (Packet, error) {
 
 func (r *pcapReader) next() (Packet, error) {
 	if r.discard > 0 {
-		r.br.Discard(r.discard)
+		r.br.discard(r.discard)
 		r.discard = 0
 	}
-	h, err := peekFull(r.br, r.recHdrLen)
+	h, err := r.br.peek(r.recHdrLen)
 	if err != nil {
 		if err == io.EOF {
 			return Packet{}, io.EOF
@@ -114,7 +113,7 @@ func (r *pcapReader) next() (Packet, error) {
 		return Packet{}, errorf(ErrMalformed, "packet record at offset %d: captured length %d above the limit of %d bytes (corrupted file?)", r.off, capLen, MaxPacketLen)
 	}
 	n := r.recHdrLen + int(capLen)
-	rec, err := peekFull(r.br, n)
+	rec, err := r.br.peek(n)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
 			return Packet{}, errorf(ErrTruncated, "truncated packet record at offset %d (%d of %d bytes): the file was cut short", r.off, len(rec), n)

@@ -1,7 +1,6 @@
 package pcapfile
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"errors"
@@ -107,9 +106,9 @@ const (
 	// maxParsedBlock bounds a section or interface header block, which is
 	// read whole into memory.
 	maxParsedBlock = 1 << 20
-	// bufSize is the read buffer: a packet record, header and options
-	// included, always fits, so packets are returned without a copy.
-	bufSize = MaxPacketLen + 64<<10
+	// maxPacketBlock bounds a pcapng packet block: the largest packet,
+	// its fixed fields and 64 KiB of options.
+	maxPacketBlock = MaxPacketLen + 64<<10
 )
 
 // formatError is an error of the capture format; it unwraps to one of the
@@ -134,18 +133,24 @@ func errorf(kind error, format string, args ...any) error {
 // NewReader buffers r; it reads nothing from r after the capture's end
 // except what the buffer had already read ahead.
 func NewReader(r io.Reader) (Reader, error) {
-	br := bufio.NewReaderSize(r, bufSize)
-	head, err := br.Peek(4)
+	return newReader(r, false)
+}
+
+func newReader(r io.Reader, gz bool) (Reader, error) {
+	br := &buffer{r: r}
+	head, err := br.peek(4)
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		zr, err := gzip.NewReader(io.MultiReader(bytes.NewReader(br.buf[br.start:br.end]), br.r))
 		if err != nil {
 			return nil, fmt.Errorf("reading gzip-compressed capture: %w", err)
 		}
-		zr.Multistream(true)
-		return NewReader(zr)
+		return newReader(zr, true)
 	}
 	if len(head) < 4 {
-		if err != nil && err != io.EOF {
+		if gz && err != io.EOF {
+			return nil, fmt.Errorf("reading gzip-compressed capture: %w", err)
+		}
+		if err != io.EOF && err != io.ErrUnexpectedEOF {
 			return nil, fmt.Errorf("reading capture header: %w", err)
 		}
 		if len(head) == 0 {
@@ -159,7 +164,7 @@ func NewReader(r io.Reader) (Reader, error) {
 	case isPcapMagic(head):
 		return newPcapReader(br)
 	}
-	first, _ := br.Peek(16)
+	first, _ := br.peek(16)
 	return nil, errorf(ErrNotCapture, "%v (first bytes % x%s)", ErrNotCapture, first, guessFormat(first))
 }
 
@@ -196,17 +201,4 @@ func isText(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// readFull reads n bytes at the reader's position without consuming them.
-// It returns a slice of the buffer, valid until the next read.
-func peekFull(br *bufio.Reader, n int) ([]byte, error) {
-	b, err := br.Peek(n)
-	if err == nil {
-		return b, nil
-	}
-	if err == io.EOF && len(b) > 0 {
-		err = io.ErrUnexpectedEOF
-	}
-	return b, err
 }

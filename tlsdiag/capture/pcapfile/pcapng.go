@@ -1,7 +1,6 @@
 package pcapfile
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -65,7 +64,7 @@ type ngInterface struct {
 
 // ngReader reads the blocks of a pcapng file.
 type ngReader struct {
-	br       *bufio.Reader
+	br       *buffer
 	order    binary.ByteOrder
 	ifaces   []ngInterface
 	nIfaces  int // interfaces of earlier sections
@@ -76,7 +75,7 @@ type ngReader struct {
 	secretsN int
 }
 
-func newNGReader(br *bufio.Reader) (*ngReader, error) {
+func newNGReader(br *buffer) (*ngReader, error) {
 	r := &ngReader{br: br}
 	// The first block must be a section header; reading it sets the byte
 	// order.
@@ -102,10 +101,10 @@ func (r *ngReader) Next() (Packet, error) {
 func (r *ngReader) next() (Packet, error) {
 	for {
 		if r.discard > 0 {
-			r.br.Discard(r.discard)
+			r.br.discard(r.discard)
 			r.discard = 0
 		}
-		h, err := peekFull(r.br, 8)
+		h, err := r.br.peek(8)
 		if err != nil {
 			if err == io.EOF {
 				return Packet{}, io.EOF
@@ -131,8 +130,8 @@ func (r *ngReader) next() (Packet, error) {
 		}
 		switch typ {
 		case blockEPB, blockPB, blockSPB:
-			if n > bufSize {
-				return Packet{}, errorf(ErrMalformed, "pcapng packet block at offset %d: length %d above the limit of %d bytes (corrupted file?)", r.off, n, bufSize)
+			if n > maxPacketBlock {
+				return Packet{}, errorf(ErrMalformed, "pcapng packet block at offset %d: length %d above the limit of %d bytes (corrupted file?)", r.off, n, maxPacketBlock)
 			}
 			b, err := r.block(int(n))
 			if err != nil {
@@ -147,13 +146,23 @@ func (r *ngReader) next() (Packet, error) {
 			}
 			return p, nil
 		case blockIDB, blockDSB:
-			if n > maxParsedBlock && typ == blockIDB {
-				return Packet{}, errorf(ErrMalformed, "pcapng interface block at offset %d: length %d above the limit of %d bytes", r.off, n, maxParsedBlock)
+			if n > maxParsedBlock {
+				if typ == blockIDB {
+					return Packet{}, errorf(ErrMalformed, "pcapng interface block at offset %d: length %d above the limit of %d bytes", r.off, n, maxParsedBlock)
+				}
+				// Secrets this large are not a key log: skipped.
+				if _, err := r.br.discard(int(n)); err != nil {
+					return Packet{}, r.truncated(err, "block", n)
+				}
+				r.off += int64(n)
+				continue
 			}
-			b := make([]byte, n)
-			if _, err := io.ReadFull(r.br, b); err != nil {
+			pb, err := r.br.peek(int(n))
+			if err != nil {
 				return Packet{}, r.truncated(err, "block", n)
 			}
+			b := append([]byte(nil), pb...)
+			r.br.discard(int(n))
 			off := r.off
 			r.off += int64(n)
 			if err := r.checkTrailer(b, off); err != nil {
@@ -169,7 +178,7 @@ func (r *ngReader) next() (Packet, error) {
 		default:
 			// Name resolution, interface statistics, custom, journal and
 			// unknown blocks: skipped unread.
-			d, err := r.br.Discard(int(n))
+			d, err := r.br.discard(int(n))
 			if err != nil {
 				return Packet{}, r.truncated(err, "block", uint32(d))
 			}
@@ -181,7 +190,7 @@ func (r *ngReader) next() (Packet, error) {
 // block returns the whole block of n bytes at the reader's position,
 // checking its trailing length.
 func (r *ngReader) block(n int) ([]byte, error) {
-	b, err := peekFull(r.br, n)
+	b, err := r.br.peek(n)
 	if err != nil {
 		return nil, r.truncated(err, "packet block", uint32(n))
 	}
@@ -209,7 +218,7 @@ func (r *ngReader) truncated(err error, what string, n uint32) error {
 // readSHB reads a Section Header Block: it sets the byte order and starts
 // a new list of interfaces.
 func (r *ngReader) readSHB() error {
-	h, err := peekFull(r.br, 12)
+	h, err := r.br.peek(12)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
 			return errorf(ErrTruncated, "truncated pcapng section header at offset %d", r.off)
@@ -228,7 +237,7 @@ func (r *ngReader) readSHB() error {
 	if n < 28 || n%4 != 0 || n > maxParsedBlock {
 		return errorf(ErrMalformed, "pcapng section header at offset %d: bad length %d", r.off, n)
 	}
-	b, err := peekFull(r.br, int(n))
+	b, err := r.br.peek(int(n))
 	if err != nil {
 		return r.truncated(err, "section header", n)
 	}
@@ -238,7 +247,7 @@ func (r *ngReader) readSHB() error {
 	if major := r.order.Uint16(b[12:]); major != 1 {
 		return errorf(ErrMalformed, "pcapng section header at offset %d: version %d.%d, want 1.x", r.off, major, r.order.Uint16(b[14:]))
 	}
-	r.br.Discard(int(n))
+	r.br.discard(int(n))
 	r.off += int64(n)
 	r.nIfaces += len(r.ifaces)
 	r.ifaces = r.ifaces[:0]
