@@ -12,8 +12,16 @@ import (
 // AddPacket decodes p and adds its TCP segment, counting what is not TCP
 // in Stats.
 func (a *Assembler) AddPacket(p pcapfile.Packet) {
+	a.stats.Packets++
 	s, ok := Decode(p)
 	if !ok {
+		a.stats.NotTCP++
+		if !knownLink(p.LinkType) {
+			if a.stats.LinkTypes == nil {
+				a.stats.LinkTypes = make(map[pcapfile.LinkType]int64)
+			}
+			a.stats.LinkTypes[p.LinkType]++
+		}
 		return
 	}
 	a.Add(s)
@@ -81,6 +89,15 @@ func (a *Assembler) Read(r io.Reader, total int64, progress func(done, total int
 			next = cr.n + every
 		}
 	}
+}
+
+func knownLink(t pcapfile.LinkType) bool {
+	switch t {
+	case pcapfile.LinkNull, pcapfile.LinkEthernet, pcapfile.LinkRaw, pcapfile.LinkLoop,
+		pcapfile.LinkLinuxSLL, pcapfile.LinkLinuxSLL2, pcapfile.LinkIPv4, pcapfile.LinkIPv6:
+		return true
+	}
+	return false
 }
 
 type countingReader struct {
