@@ -55,6 +55,17 @@ func (rec *recorder) write(filter *regexp.Regexp) error {
 	}
 	all := kept
 	for _, r := range rec.records {
+		if causes := rec.pageCauses[r.page]; r.page != "" && len(causes) > 1 {
+			// A page nginx answers several failures with names none of them.
+			list := make([]string, 0, len(causes))
+			for c := range causes {
+				list = append(list, c)
+			}
+			sort.Strings(list)
+			r.Cause = ""
+			r.Note = "nginx answered each of these upstream failures with this page, which tells none of them: " +
+				strings.Join(list, ", ")
+		}
 		if strings.HasSuffix(r.File, ".response.txt") && pages[r.text] {
 			continue
 		}
@@ -113,16 +124,22 @@ file with its system, the lab scenario, the true cause (an ID of shared/CAUSES.m
 command, the exit code, the server peer (go, openssl, nginx) and the client's version.
 
 - variant: ` + "`tls1.2`" + ` (the client allows at most TLS 1.2), ` + "`tls1.3`" + ` (only TLS 1.3),
-  ` + "`ciphers`" + ` (only ECDHE AES-GCM suites for TLS 1.2). A variant of a healthy scenario
-  makes it fail: its cause is then the variant's (protocol.mismatch).
+  ` + "`tls1.0`" + ` (only TLS 1.0), ` + "`ciphers`" + ` (only ECDHE AES-GCM suites for TLS 1.2). A
+  variant of a healthy scenario makes it fail: its cause is then the variant's
+  (protocol.mismatch).
 - peer: in the file name only where the server's implementation changes what the client
   sees (alerts, version negotiation, client-certificate handling); a text identical to one
-  already recorded with another peer is not recorded again.
+  already recorded for the scenario (with another peer or variant) is not recorded again,
+  except for client certificates, where what a client sees against the Go server depends on
+  timing and every peer's and variant's text is kept.
 - kind: ` + "`verify`" + ` (openssl verify on the server's chain), ` + "`urllib`" + ` (Python's
-  urllib.request instead of a bare ssl socket), ` + "`response`" + ` (the page nginx answers
-  an upstream failure with, recorded once), ` + "`server-log`" + ` and ` + "`server-page`" + `
-  (nginx as the server, the gateway's inbound side: its error log lines while curl ran, and
-  the 400 page curl received; causes inbound.*).
+  urllib.request instead of a bare ssl socket), ` + "`server-log`" + `, ` + "`server-log.java`" + `,
+  ` + "`server-log.go`" + ` and ` + "`server-page`" + ` (nginx as the server, the gateway's inbound
+  side: the lines of its error log while curl, the Java client or the Go client ran against
+  it, and the 400 page curl received; causes inbound.*).
+- ` + "`response`" + `: the page nginx as a proxy answers an upstream failure with, recorded
+  once, under the first scenario it was seen in; its cause is "" when nginx answers several
+  causes with it (the note lists them).
 - nginx files without a kind are nginx as a reverse proxy (proxy_ssl_verify on) in front of
   the lab server: the lines of its error log (notices and "closed keepalive connection"
   lines left out).
@@ -134,7 +151,16 @@ certificate dates (the lab mints its certificates at record time), OpenSSL's thr
 before ":error:", nginx's timestamps and process ids, curl's elapsed milliseconds.
 
 A client that does not fail in a scenario (e.g. one that accepts a misordered chain) is not
-recorded; the recorder lists those runs when it ends.
+recorded; the recorder lists those runs when it ends. Where a client met a connection the
+server had already closed after its alert (Broken pipe, connection reset), the manifest's
+note says so: which of the two a client sees depends on timing.
+
+The clients: curl and openssl s_client/verify as installed; the Java client
+(lab/cmd/record/java/TLSClient.java, HttpsURLConnection, compiled with javac at record
+time; JKS truststore written with keytool, PKCS#12 keystore); the Go client
+(lab/cmd/record/goclient, net/http); lab/cmd/record/scripts/client.js (Node.js https.get)
+and client.py (Python's ssl module, and urllib.request); nginx as a reverse proxy with
+proxy_ssl_verify on, requested with curl.
 
 ## Contents
 

@@ -31,7 +31,7 @@ func (j *job) nginxProxy(ctx context.Context) []capture {
 	}
 	logFile := filepath.Join(dir, "error.log")
 	nargs := []string{"-p", dir + "/", "-c", confFile, "-e", logFile}
-	shown := fmt.Sprintf("nginx -c nginx.conf with: %s", strings.Join(proxyDirectives(conf, j.m.dir), " "))
+	shown := fmt.Sprintf("nginx -c nginx.conf (%s)", strings.Join(proxyDirectives(conf, j.m.dir), " "))
 
 	ctx, cancel := context.WithTimeout(ctx, runBound)
 	defer cancel()
@@ -73,13 +73,13 @@ func (j *job) nginxProxy(ctx context.Context) []capture {
 	lines := logLines(string(after[min(len(before), len(after)):]))
 	status := pageStatus(page)
 	failed := exit != 0 || strings.HasPrefix(status, "5") || hasErrorLevel(lines)
-	argv := []string{shown + "; curl " + strings.Join(cargs, " ")}
+	argv := []string{shown + " && curl " + strings.Join(cargs, " ")}
 	caps := []capture{{argv: argv, output: lines, exit: exit, failed: failed, proxyPort: port,
 		note: joinNote("the error log of nginx proxying to the lab server; curl received "+orUnknown(status), note)}}
 	if failed && page != "" {
 		caps = append(caps, capture{kind: "response", argv: []string{"curl " + strings.Join(cargs, " ")},
 			output: page, exit: exit, failed: true, proxyPort: port,
-			note: "the page nginx answers an upstream TLS failure with; the same for every failure, recorded once"})
+			note: "the page nginx, the proxy, answered: " + orUnknown(status)})
 	}
 	return caps
 }
@@ -243,8 +243,8 @@ func orUnknown(status string) string {
 }
 
 func joinNote(a, b string) string {
-	if b == "" {
-		return a
+	if a == "" || b == "" {
+		return a + b
 	}
 	return a + "; " + b
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/lab"
+	"github.com/tlsgate/tlsgate/tlsdiag/catalog"
 )
 
 // The clients' sources, written to the temporary directory and built there at record time.
@@ -31,13 +32,16 @@ type recorder struct {
 
 	records []record
 	seen    map[string][]string // dedupe key → texts recorded under it
-	skipped []string            // client runs that did not fail
+	// pageCauses are the causes each nginx error page (masked) was seen for.
+	pageCauses map[string]map[string]bool
+	skipped    []string // client runs that did not fail
 }
 
 // record is one recorded text and its manifest entry.
 type record struct {
 	entry
 	text string
+	page string // the masked text of an nginx page, to find the causes it was seen for
 }
 
 // entry is one line of manifest.json.
@@ -64,7 +68,7 @@ func newRecorder(ctx context.Context, out string, systems map[string]bool, paths
 		return nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	rec := &recorder{out: out, systems: systems, paths: paths, root: root, bin: filepath.Join(root, "bin"),
-		log: log, seen: map[string][]string{}, versions: map[string]string{}}
+		log: log, seen: map[string][]string{}, versions: map[string]string{}, pageCauses: map[string]map[string]bool{}}
 	defer func() {
 		if err != nil {
 			rec.cleanup()
@@ -269,14 +273,30 @@ func (rec *recorder) add(j *job, system string, c capture) {
 		rec.logf("  empty %s: exit %d, no output; not recorded", label, c.exit)
 		return
 	}
-	key := system + "/" + j.s.Name
-
-	if c.kind == "response" {
-		key = system + "/response"
+	cause := c.cause
+	if cause == "" {
+		cause = j.v.cause
+	}
+	if cause == "" {
+		cause = j.s.Expect
 	}
 	same := masked(text)
+	key := system + "/" + j.s.Name
+	if c.kind == "response" {
+		// nginx's pages are the same whatever failed: kept once, with every cause seen.
+		key = system + "/response"
+		if rec.pageCauses[same] == nil {
+			rec.pageCauses[same] = map[string]bool{}
+		}
+		rec.pageCauses[same][cause] = true
+	}
+	// With a client certificate, what a client prints against the Go server depends on
+	// timing (its alert, or the connection it closed right after): keep every peer's and
+	// variant's text there, so that the files recorded do not depend on the race.
+	racy := strings.HasPrefix(j.s.Expect, "clientcert.") && c.kind != "response" &&
+		(j.s.Expect != catalog.ClientCertKeyMismatch || system == "java") // the others fail before connecting
 	for _, t := range rec.seen[key] {
-		if t == same {
+		if t == same && !racy {
 			rec.logf("  same  %s: the same text is already recorded for this scenario", label)
 			return
 		}
@@ -293,13 +313,6 @@ func (rec *recorder) add(j *job, system string, c capture) {
 		parts = append(parts, c.kind)
 	}
 	file := system + "/" + strings.Join(parts, ".") + ".txt"
-	cause := c.cause
-	if cause == "" {
-		cause = j.v.cause
-	}
-	if cause == "" {
-		cause = j.s.Expect
-	}
 	note := c.note
 	if strings.HasPrefix(j.s.Expect, "clientcert.") && closedEarly.MatchString(text) {
 		note = joinNote(note, "timing: the server closed the connection right after its alert, "+
@@ -307,7 +320,11 @@ func (rec *recorder) add(j *job, system string, c capture) {
 	}
 	e := entry{File: file, System: system, Scenario: j.s.Name, Cause: cause, Command: norm.apply(shellJoin(c.argv)),
 		Exit: c.exit, Peer: string(j.peer), Variant: j.v.name, Note: norm.apply(note), Version: rec.versions[system]}
-	rec.records = append(rec.records, record{entry: e, text: text})
+	r := record{entry: e, text: text}
+	if c.kind == "response" {
+		r.page = same
+	}
+	rec.records = append(rec.records, r)
 	rec.logf("  rec   %s: exit %d → %s", label, c.exit, file)
 }
 
@@ -318,7 +335,7 @@ var (
 	elapsed   = regexp.MustCompile(`\b\d+ (ms|milliseconds)\b`)
 	// closedEarly is what clients print when they write to, or ask about, a connection the
 	// server has closed.
-	closedEarly = regexp.MustCompile(`Broken pipe|Error writing to server|getpeername\(\) failed|Connection reset by peer|ECONNRESET|EPIPE`)
+	closedEarly = regexp.MustCompile(`Broken pipe|Error writing to server|getpeername\(\) failed|Connection reset by peer|ECONNRESET|EPIPE|EOF occurred in violation of protocol`)
 )
 
 // masked is text with what changes from one run to the next replaced, so that two texts
