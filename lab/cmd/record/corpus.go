@@ -188,7 +188,11 @@ proxy_ssl_verify on, requested with curl.
 	}
 	sort.Strings(causes)
 	for _, c := range causes {
-		fmt.Fprintf(&b, "| %s | %d |\n", c, byCause[c])
+		name := c
+		if name == "" {
+			name = "(none: a page nginx answers several causes with)"
+		}
+		fmt.Fprintf(&b, "| %s | %d |\n", name, byCause[c])
 	}
 	return b.String()
 }
