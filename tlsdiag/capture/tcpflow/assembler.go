@@ -34,7 +34,7 @@ const (
 // at most maxClosed of them.
 const (
 	closedLinger = 15 * time.Second
-	maxClosed    = 1 << 14
+	maxClosed    = 4096
 )
 
 // maxAckAhead bounds how far beyond the next expected byte an
@@ -67,60 +67,9 @@ type Assembler struct {
 	// Open and closed connections, each list from the most recently
 	// active to the least, for eviction.
 	open, closed connList
+	maxClosed    int
 	nextID       int
 	stats        Stats
-}
-
-// connList is a list of connections linked through conn.prev and
-// conn.next.
-type connList struct {
-	head, tail *conn
-	n          int
-}
-
-// pushFront puts c, in no list, at the head of l.
-func (l *connList) pushFront(c *conn) {
-	c.prev, c.next = nil, l.head
-	if l.head != nil {
-		l.head.prev = c
-	}
-	l.head = c
-	if l.tail == nil {
-		l.tail = c
-	}
-	l.n++
-}
-
-// remove takes c out of l.
-func (l *connList) remove(c *conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else {
-		l.head = c.next
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else {
-		l.tail = c.prev
-	}
-	c.prev, c.next = nil, nil
-	l.n--
-}
-
-// moveToFront moves c, in l, to its head.
-func (l *connList) moveToFront(c *conn) {
-	if l.head != c {
-		l.remove(c)
-		l.pushFront(c)
-	}
-}
-
-// list returns the list c is in.
-func (a *Assembler) list(c *conn) *connList {
-	if c.closed {
-		return &a.closed
-	}
-	return &a.open
 }
 
 // flowKey is a direction of a connection; each connection is in the map
@@ -178,7 +127,7 @@ func NewAssembler(h Handler, opts Options) *Assembler {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = DefaultMaxConns
 	}
-	return &Assembler{h: h, opts: opts, conns: make(map[flowKey]*conn)}
+	return &Assembler{h: h, opts: opts, conns: make(map[flowKey]*conn), maxClosed: maxClosed}
 }
 
 // Stats returns the counts so far.
@@ -227,87 +176,6 @@ func (a *Assembler) Add(s Segment) {
 		d = ServerToClient
 	}
 	a.segment(c, d, s)
-}
-
-// sameSYN reports whether the SYN s is a retransmission of c's opening.
-func (c *conn) sameSYN(s Segment) bool {
-	if s.Src != c.Client {
-		return false
-	}
-	h := &c.half[ClientToServer]
-	if h.synSeen {
-		return h.isn == s.Seq
-	}
-	// Opened by a captured SYN-ACK: its acknowledgment told the client's
-	// first sequence number.
-	return c.SYN && h.init && h.next == 0 && h.nextSeq == s.Seq+1
-}
-
-// start creates the connection s opens or belongs to.
-func (a *Assembler) start(s Segment, pureSYN bool) *conn {
-	if a.open.n >= a.opts.MaxConns {
-		a.stats.Evicted++
-		a.forget(a.open.tail)
-	}
-	a.nextID++
-	a.stats.Conns++
-	c := &conn{Conn: Conn{ID: a.nextID, First: s.Time, Last: s.Time}}
-	switch {
-	case pureSYN:
-		c.Client, c.Server = s.Src, s.Dst
-	case s.Flags.Has(FlagSYN | FlagACK):
-		c.Client, c.Server = s.Dst, s.Src
-	default:
-		c.Guessed = true
-		c.Client, c.Server = s.Src, s.Dst
-		if s.Src.Port() < s.Dst.Port() {
-			c.Client, c.Server = s.Dst, s.Src
-		}
-	}
-	a.conns[flowKey{c.Client, c.Server}] = c
-	a.conns[flowKey{c.Server, c.Client}] = c
-	a.open.pushFront(c)
-	c.h = a.h.Start(&c.Conn)
-	c.ignored = c.h == nil
-	return c
-}
-
-// forget ends c if it is open and drops it.
-func (a *Assembler) forget(c *conn) {
-	if !c.closed {
-		a.finish(c, -1, c.Last)
-	}
-	delete(a.conns, flowKey{c.Client, c.Server})
-	delete(a.conns, flowKey{c.Server, c.Client})
-	a.list(c).remove(c)
-}
-
-// expire ends the connections idle since before now-IdleTimeout, and
-// forgets the closed ones past their linger.
-func (a *Assembler) expire(now int64) {
-	linger := closedLinger
-	if a.opts.IdleTimeout >= 0 {
-		limit := now - int64(a.opts.IdleTimeout)
-		for a.open.tail != nil && a.open.tail.lastNano < limit {
-			a.forget(a.open.tail)
-		}
-		linger = min(linger, a.opts.IdleTimeout)
-	}
-	limit := now - int64(linger)
-	for a.closed.tail != nil && (a.closed.tail.lastNano < limit || a.closed.n > maxClosed) {
-		a.forget(a.closed.tail)
-	}
-}
-
-// Flush ends every open connection, as at the end of the capture, from
-// the least recently active, and forgets every connection.
-func (a *Assembler) Flush() {
-	for a.open.tail != nil {
-		a.forget(a.open.tail)
-	}
-	for a.closed.tail != nil {
-		a.forget(a.closed.tail)
-	}
 }
 
 // segment processes s, sent in direction d of the open connection c.
@@ -381,6 +249,7 @@ func (a *Assembler) data(c *conn, d Dir, off int64, data []byte, wire int, fin b
 	end := off + int64(wire)
 	if fin && !h.finSeen {
 		h.finSeen, h.finAt = true, end
+		a.dropPast(c, h, end)
 	}
 	if h.finSeen && end > h.finAt {
 		// Nothing follows a FIN.
@@ -424,6 +293,25 @@ func (a *Assembler) data(c *conn, d Dir, off int64, data []byte, wire int, fin b
 		}
 	}
 	a.checkFIN(c, d, t)
+}
+
+// dropPast forgets the buffered bytes at and past offset end: nothing
+// follows a FIN.
+func (a *Assembler) dropPast(c *conn, h *half, end int64) {
+	for n := len(h.pending); n > 0 && h.pending[n-1].end() > end; n = len(h.pending) {
+		p := &h.pending[n-1]
+		if p.off >= end {
+			c.buffered -= len(p.data)
+			h.pending[n-1] = chunk{}
+			h.pending = h.pending[:n-1]
+			continue
+		}
+		p.wire = int(end - p.off)
+		if len(p.data) > p.wire {
+			c.buffered -= len(p.data) - p.wire
+			p.data = p.data[:p.wire]
+		}
+	}
 }
 
 // deliver emits wire bytes at the direction's next offset, of which data
@@ -516,6 +404,9 @@ func (a *Assembler) drain(c *conn, d Dir) {
 // whatever has become contiguous.
 func (a *Assembler) skipTo(c *conn, d Dir, to int64, t time.Time) {
 	h := &c.half[d]
+	if h.finSeen && to > h.finAt {
+		to = h.finAt // the FIN's sequence number is no byte
+	}
 	for h.next < to {
 		if len(h.pending) > 0 && h.pending[0].off <= h.next {
 			a.drain(c, d)
@@ -563,21 +454,18 @@ func (a *Assembler) finish(c *conn, rst Dir, t time.Time) {
 			if n := len(h.pending); n > 0 {
 				a.skipTo(c, d, h.pending[n-1].end(), t)
 			}
-			if h.acked && h.maxAck > h.next {
+			switch {
+			case h.finDone:
+			case h.finSeen:
+				// A hole before the FIN: declared, then the FIN.
+				a.skipTo(c, d, h.finAt, t)
+			case h.acked && h.maxAck > h.next+1:
 				// Acknowledged but never captured; the last sequence
 				// number may have been a FIN.
-				missing := h.maxAck - h.next
-				if !h.finDone {
-					missing--
-				}
-				if missing > 0 {
-					c.Missing[d] += missing
-					c.h.Event(Event{Time: t, Dir: d, Kind: Gap, GapLen: int(missing), Offset: h.next})
-					h.next += missing
-				}
-			}
-			if h.finSeen && !h.finDone {
-				a.checkFIN(c, d, t)
+				missing := h.maxAck - h.next - 1
+				c.Missing[d] += missing
+				c.h.Event(Event{Time: t, Dir: d, Kind: Gap, GapLen: int(missing), Offset: h.next})
+				h.next += missing
 			}
 		}
 		if rst == ClientToServer || rst == ServerToClient {

@@ -157,6 +157,9 @@ func TestAssembler(t *testing.T) {
 		{"data with FIN, retransmitted FIN, data past FIN", Options{}, conversation(open, []step{
 			c2s(1001, 5001, fin, "bye"), c2s(1001, 5001, fin, "bye"), c2s(1005, 5001, psh, "ghost")}),
 			[]string{`c>s "bye"@0, c>s fin | end`}},
+		{"data past a FIN learnt later", Options{MaxBufferedPerConn: 10}, conversation(open, []step{
+			c2s(1011, 5001, psh, "past"), c2s(1009, 5001, fin, "89"), c2s(1021, 5001, psh, "0123456789abc")}),
+			[]string{`c>s gap 8@0, c>s "89"@8, c>s fin | end`}},
 		{"keep-alive", Options{}, conversation(open, []step{
 			c2s(1001, 5001, psh, "a"), c2s(1001, 5001, ack, "k"), c2s(1002, 5001, psh, "b")}),
 			[]string{`c>s "a"@0, c>s "b"@1 | end`}},

@@ -54,7 +54,8 @@
 // that trail a closed connection (the last ACK, a late retransmission) are
 // absorbed, not turned into a new connection, until a new SYN on the same
 // addresses and ports starts one (port reuse) or the closed connection is
-// forgotten after IdleTimeout.
+// forgotten: after 15 seconds of capture time (IdleTimeout if shorter), or
+// sooner when thousands of closed connections are remembered.
 //
 // IPv4 fragments are not reassembled: the first fragment's TCP segment is
 // passed on with [Segment.Fragment] set (the rest of its payload then shows
