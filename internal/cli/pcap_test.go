@@ -21,18 +21,7 @@ func runPcapCmd(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-// requireReassembly skips tests that need connections from capture files while tcpflow's
-// Assembler is a skeleton that reports none.
-func requireReassembly(t *testing.T) {
-	t.Helper()
-	_, out, _ := runPcapCmd(t, scenarios+"plain-http-nginx-curl.pcap")
-	if strings.Contains(out, ": 0 TCP connection(s)") {
-		t.Skip("tcpflow reports no connection: TCP reassembly is not there yet")
-	}
-}
-
 func TestPcapVerdicts(t *testing.T) {
-	requireReassembly(t)
 	tests := []struct {
 		name     string
 		args     []string
@@ -71,7 +60,6 @@ func TestPcapVerdicts(t *testing.T) {
 }
 
 func TestPcapJSON(t *testing.T) {
-	requireReassembly(t)
 	name := scenarios + "interleaved"
 	code, out, errOut := runPcapCmd(t, "--format", "json", "--truststore", name+".truststore.pem", name+".pcap")
 	if code != ExitFindings {
@@ -105,7 +93,6 @@ func TestPcapJSON(t *testing.T) {
 }
 
 func TestPcapBadInput(t *testing.T) {
-	requireReassembly(t)
 	dir := t.TempDir()
 	notCapture := filepath.Join(dir, "notes.txt")
 	os.WriteFile(notCapture, []byte("hello, not a capture\n"), 0o600)

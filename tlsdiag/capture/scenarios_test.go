@@ -144,7 +144,6 @@ func firstError(r *Result) string {
 // the cause each connection must have, compares the verdicts with the golden files, and
 // checks that the pcapng copy gives the same verdicts.
 func TestScenarios(t *testing.T) {
-	requireReassembly(t)
 	metas, _ := filepath.Glob(filepath.Join(scenarioDir, "*.meta.json"))
 	if len(metas) == 0 {
 		t.Fatal("no scenario captures in " + scenarioDir)
