@@ -243,7 +243,9 @@ type summaryJSON struct {
 	Empty       int            `json:"empty,omitempty"`
 	Packets     int64          `json:"packets"`
 	Truncated   int64          `json:"truncatedPackets,omitempty"`
-	Error       string         `json:"error,omitempty"`
+	// EmbeddedKeys counts the connections whose secrets the pcapng file holds.
+	EmbeddedKeys int    `json:"embeddedKeys,omitempty"`
+	Error        string `json:"error,omitempty"`
 }
 
 func summaryOf(path string, sum *capture.Summary, readErr error) summaryJSON {
@@ -251,6 +253,7 @@ func summaryOf(path string, sum *capture.Summary, readErr error) summaryJSON {
 	if sum != nil {
 		s.Connections, s.TLS, s.Empty = sum.Connections, sum.TLS, sum.Empty
 		s.Packets, s.Truncated = sum.Flow.Packets, sum.Flow.Truncated
+		s.EmbeddedKeys = sum.EmbeddedKeys
 		if len(sum.Other) > 0 {
 			s.Other = sum.Other
 		}
@@ -519,6 +522,9 @@ func (t *textWriter) finish(path string, sum *capture.Summary, readErr error) er
 		fmt.Fprintf(w, ", %d without data", s.Empty)
 	}
 	fmt.Fprintln(w)
+	if s.EmbeddedKeys > 0 {
+		fmt.Fprintf(w, "the capture holds the TLS secrets of %d connection(s) (pcapng Decryption Secrets Blocks): they are used\n", s.EmbeddedKeys)
+	}
 	if s.Truncated > 0 {
 		fmt.Fprintf(w, "warning: %d packet(s) were cut by the capture's snapshot length; capture with tcpdump -s 0\n", s.Truncated)
 	}

@@ -170,3 +170,23 @@ func (k *KeyLog) add(line string) error {
 	k.byRandom[random] = s
 	return nil
 }
+
+// merge returns a key log with the secrets of k and of other; other's win where both have
+// a connection. Either may be nil.
+func (k *KeyLog) merge(other *KeyLog) *KeyLog {
+	switch {
+	case k == nil:
+		return other
+	case other == nil:
+		return k
+	}
+	out := &KeyLog{byRandom: make(map[[32]byte]*Secrets, len(k.byRandom)+len(other.byRandom))}
+	for r, s := range k.byRandom {
+		out.byRandom[r] = s
+	}
+	for r, s := range other.byRandom {
+		out.byRandom[r] = s
+	}
+	out.Problems = append(append(out.Problems, k.Problems...), other.Problems...)
+	return out
+}

@@ -1,13 +1,17 @@
 package capture
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"net/netip"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/tlsgate/tlsgate/tlsdiag"
+	"github.com/tlsgate/tlsgate/tlsdiag/capture/pcapfile"
 	"github.com/tlsgate/tlsgate/tlsdiag/capture/tcpflow"
 )
 
@@ -52,6 +56,35 @@ type Summary struct {
 	Empty            int
 	// Flow is what the TCP reassembly saw.
 	Flow tcpflow.Stats
+	// EmbeddedKeys counts the connections whose secrets the capture itself holds, in
+	// pcapng Decryption Secrets Blocks (editcap --inject-secrets).
+	EmbeddedKeys int
+}
+
+// embeddedKeys returns the key log of the Decryption Secrets Blocks that come before the
+// first packet of a pcapng file, where editcap --inject-secrets writes them; nil when
+// there are none (always, for pcap), or the file cannot be read (ReadFile says why).
+func embeddedKeys(path string) *KeyLog {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	r, err := pcapfile.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return nil
+	}
+	r.Next() // reads the blocks before the first packet
+	var k *KeyLog
+	for _, s := range pcapfile.Secrets(r) {
+		if s.Type != pcapfile.SecretsTLSKeyLog || len(s.Data) > MaxKeyLogSize {
+			continue
+		}
+		if more, err := ParseKeyLog(bytes.NewReader(s.Data)); err == nil {
+			k = more.merge(k)
+		}
+	}
+	return k
 }
 
 // maxPending bounds the judged connections held back to keep the start order; past it,
@@ -71,6 +104,10 @@ func ReadFile(path string, opts Options, j *Judge, out func(*Result) error) (*Su
 		workers = runtime.GOMAXPROCS(0)
 	}
 	sum := &Summary{Other: map[string]int{}}
+	if embedded := embeddedKeys(path); embedded.Len() > 0 {
+		sum.EmbeddedKeys = embedded.Len()
+		opts.Keys = embedded.merge(opts.Keys)
+	}
 	ended := make(chan *Result, 4*workers)
 	judged := make(chan *Result, 4*workers)
 	var wg sync.WaitGroup

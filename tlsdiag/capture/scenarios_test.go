@@ -191,3 +191,25 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbeddedKeys reads a pcapng file whose key log editcap --inject-secrets put in
+// Decryption Secrets Blocks: its TLS 1.3 handshakes are decrypted without --keylog.
+func TestEmbeddedKeys(t *testing.T) {
+	var rs []*Result
+	j := &Judge{Engine: catalog.Engine()}
+	sum, err := ReadFile("testdata/tls13-lo6-nano-dsb.pcapng", Options{}, j, func(r *Result) error {
+		rs = append(rs, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.EmbeddedKeys == 0 || len(rs) == 0 {
+		t.Fatalf("%d embedded keys, %d connections; want some of each", sum.EmbeddedKeys, len(rs))
+	}
+	for _, r := range rs {
+		if !r.Decrypted || r.Outcome != "completed" {
+			t.Errorf("%s → %s: decrypted %v, outcome %q; want decrypted, completed", r.Client, r.Server, r.Decrypted, r.Outcome)
+		}
+	}
+}
