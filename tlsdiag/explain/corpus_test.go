@@ -55,6 +55,7 @@ func TestCorpus(t *testing.T) {
 	listed := map[string]bool{}
 	covered := map[string]int{}
 	messages := map[string]bool{}
+	patterns := map[string]bool{}
 	for _, e := range manifest {
 		listed[e.File] = true
 		if e.Cause == "" {
@@ -89,7 +90,10 @@ func TestCorpus(t *testing.T) {
 			}
 			if !t.Failed() {
 				covered[system]++
-				messages[normalised(string(text))] = true
+				for _, m := range ms {
+					messages[m.System+" "+normalised(m.Line)] = true
+					patterns[m.Pattern] = true
+				}
 			}
 		})
 	}
@@ -98,7 +102,8 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("testdata/expected.json lists %s, which the manifest does not", f)
 		}
 	}
-	t.Logf("covered %d entries, %d distinct messages; per system: %v", sum(covered), len(messages), covered)
+	t.Logf("covered %d entries, %d distinct decisive messages, %d decisive patterns; per system: %v",
+		sum(covered), len(messages), len(patterns), covered)
 	if len(messages) < minCorpusMessages {
 		t.Errorf("the corpus covers %d distinct messages; want at least %d", len(messages), minCorpusMessages)
 	}
@@ -132,7 +137,8 @@ func sum(m map[string]int) int {
 }
 
 // volatile matches what changes from one recording of a message to the next: dates,
-// times, process and thread ids, addresses.
+// times, process and thread ids, addresses; two decisive lines that differ only there are
+// one message.
 var volatile = regexp.MustCompile(`[0-9A-Fa-f]{12,}|\d+`)
 
 func normalised(text string) string { return volatile.ReplaceAllString(text, "N") }
