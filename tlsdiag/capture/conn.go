@@ -41,6 +41,7 @@ type sideState struct {
 	finished bool   // sent Finished (seen, or encrypted where it must be)
 	alert    *tlsdiag.Alert
 	encAlert bool
+	appData  int // application-data records sent once the handshake was done (TLS 1.2)
 
 	rc         *recordCipher // TLS 1.3 with keys: decrypts this side's records
 	decrypted  int           // records decrypted after Finished
@@ -93,6 +94,7 @@ type conn struct {
 	lostSide    [2]string
 	tickets     int  // NewSessionTickets after the client's Finished
 	firstCloser Side // the side that closed first, when one did
+	clientQuit  bool // the client closed right after a completed handshake
 	// partialHello: a ClientHello was seen but not captured whole.
 	partialHello bool
 
@@ -333,6 +335,7 @@ func (c *conn) appData(side Side, hdr, fragment []byte, n int) {
 	case c.protected(side):
 		c.encrypted(side, n)
 	case c.tls13 || s.ccs:
+		s.appData++
 		c.add(side, Entry{Message: "Application data", Records: 1, Bytes: n, run: "appdata"})
 	case side == Client && c.hello != nil && c.serverHell == nil:
 		c.add(side, Entry{Message: "Early data (0-RTT)", Records: 1, Bytes: n, run: "early"})

@@ -149,6 +149,10 @@ func (c *conn) attempt() *tlsdiag.Attempt {
 			a.Error = "the server sent an encrypted alert: its description is hidden"
 		}
 	}
+	if a.Completed && cs.encAlert && cs.appData == 0 && cs.closed != "" {
+		c.clientQuit = true
+		c.note("The handshake completed, then the client sent an encrypted alert and closed the connection before sending any data: it most likely refused the server's certificate after the handshake (curl checks the host name then), or had nothing to send.")
+	}
 	if !a.Completed && a.AlertReceived == nil && ss.closed != "" && c.firstCloser == Server && a.NotTLS == nil {
 		a.Closed = ss.closed
 	}
@@ -224,6 +228,8 @@ func (c *conn) outcome(a *tlsdiag.Attempt) string {
 		return "failed: the server answered with " + a.NotTLS.Guess + ", not TLS"
 	case a.Completed && c.tls13 && !c.decrypting():
 		return "completed (inferred from the encrypted records)"
+	case a.Completed && c.clientQuit:
+		return "completed, then the client closed at once"
 	case a.Completed && a.HTTP != nil && a.HTTP.Status >= 400:
 		return fmt.Sprintf("completed, then HTTP %d", a.HTTP.Status)
 	case a.Completed:
