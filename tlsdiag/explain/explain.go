@@ -320,10 +320,7 @@ func sortCandidates(cs []Candidate) {
 // match renders r. The system is the outermost program among the hits that agree with r
 // and the frames of the text (Apigee around Java, curl around OpenSSL and nginx's pages).
 func (r *result) match(hints []*hit, t target) Match {
-	causes := append([]Candidate(nil), r.causes...)
-	if len(causes) == 1 {
-		causes[0].Likelihood = High
-	}
+	causes := promoted(r.causes)
 	system := r.decisive.p.System
 	level := systemLevel[system]
 	consider := func(h *hit) {
@@ -353,6 +350,23 @@ func (r *result) match(hints []*hit, t target) Match {
 		Next:    nextCommand(system, causes, t),
 		Pattern: d.p.Name,
 	}
+}
+
+// promoted returns a copy of cs in which the most likely candidates are high: likelihoods
+// rank the candidates a text leaves open against each other, and a single candidate, or
+// the best of those a narrowing left, is the one to check first.
+func promoted(cs []Candidate) []Candidate {
+	out := append([]Candidate(nil), cs...)
+	if len(out) == 0 {
+		return out
+	}
+	best := out[0].Likelihood
+	for i := range out {
+		if out[i].Likelihood == best {
+			out[i].Likelihood = High
+		}
+	}
+	return out
 }
 
 // shown trims line for display and cuts it around [start, end) when it is long.

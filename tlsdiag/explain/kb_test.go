@@ -34,10 +34,7 @@ func TestPatternExamples(t *testing.T) {
 			if m.Pattern != p.Name {
 				t.Errorf("decisive pattern = %s; want %s", m.Pattern, p.Name)
 			}
-			want := p.Causes
-			if len(want) == 1 {
-				want = []Candidate{{ID: want[0].ID, Likelihood: High}}
-			}
+			want := promoted(p.Causes)
 			if !slices.Equal(m.Causes, want) {
 				t.Errorf("causes = %v; want %v", m.Causes, want)
 			}
