@@ -296,7 +296,9 @@ func (c *conn) record(side Side, hdr, fragment []byte, n int) {
 	switch typ {
 	case tlswire.RecordChangeCipherSpec:
 		c.add(side, Entry{Message: "ChangeCipherSpec"})
-		if !c.tls13 {
+		// Before TLS 1.3, what follows is encrypted. TLS 1.3 peers send it too, for
+		// middleboxes, also around a HelloRetryRequest, before the ServerHello.
+		if c.serverHell != nil && !c.tls13 {
 			s.ccs = true
 		}
 	case tlswire.RecordAlert:

@@ -85,6 +85,17 @@ func handshakeCases() []handshakeCase {
 			wantOutcome:  "completed",
 		},
 		{
+			name: "tls1.3 hello retry, decrypted",
+			server: func(_ *testPKI, s, c *tls.Config) {
+				s.CurvePreferences = []tls.CurveID{tls.CurveP256}
+				c.CurvePreferences = []tls.CurveID{tls.X25519, tls.CurveP256}
+			},
+			keys: true, wantCompleted: true, wantClientSent: -1,
+			wantMessages: []string{"client ClientHello", "server HelloRetryRequest", "client ClientHello (second, after the HelloRetryRequest)",
+				"server ServerHello", "server Certificate", "client Finished"},
+			wantOutcome: "completed",
+		},
+		{
 			name:         "protocol mismatch",
 			server:       func(_ *testPKI, s, _ *tls.Config) { s.MinVersion, s.MaxVersion = tls.VersionTLS10, tls.VersionTLS10 },
 			wantFindings: []string{catalog.ProtocolMismatch},

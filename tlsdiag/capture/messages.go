@@ -148,7 +148,7 @@ func (c *conn) serverHello(msg []byte, e *Entry) error {
 	}
 	v := h.NegotiatedVersion()
 	if h.HelloRetry {
-		c.hrr = true
+		c.hrr, c.tls13 = true, true // only TLS 1.3 retries
 		e.Message = "HelloRetryRequest"
 		e.Detail = fmt.Sprintf("%s, %s; asks for a key share in %s", tlswire.VersionName(v), tlswire.SuiteName(h.Suite), tlswire.GroupName(h.KeyShareGroup))
 		return nil
