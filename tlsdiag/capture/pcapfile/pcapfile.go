@@ -58,7 +58,9 @@ func (t LinkType) String() string {
 // Packet is one captured packet.
 type Packet struct {
 	// Time is when the packet was captured, in UTC, at the resolution the
-	// file records (microseconds, nanoseconds, or an interface's if_tsresol).
+	// file records (microseconds, nanoseconds, or an interface's
+	// if_tsresol). It is the zero Time for a pcapng Simple Packet Block,
+	// which records none.
 	Time time.Time
 	// LinkType is the link-layer header type of Data; in pcapng it belongs
 	// to the packet's interface.
