@@ -23,8 +23,8 @@ func (s *stream) Event(e tcpflow.Event) {
 }
 
 func (s *stream) End() {
-	fmt.Printf("%s → %s: %d bytes sent, %d received, FIN %v, gaps %d\n", s.c.Client.Addr(), s.c.Server,
-		s.c.Bytes[tcpflow.ClientToServer], s.c.Bytes[tcpflow.ServerToClient], s.c.FIN[tcpflow.ClientToServer], s.gaps)
+	fmt.Printf("%s → %s: %d bytes received, FIN %v, gaps %d\n", s.c.Client.Addr(), s.c.Server,
+		s.c.Bytes[tcpflow.ServerToClient], s.c.FIN[tcpflow.ClientToServer], s.gaps)
 }
 
 func ExampleReadFile() {
@@ -33,6 +33,6 @@ func ExampleReadFile() {
 		fmt.Println(err)
 	}
 	// Output:
-	// 127.0.0.1 → 127.0.0.1:44305: 243 bytes sent, 7 received, FIN true, gaps 0
-	// 127.0.0.1 → 127.0.0.1:44305: 118 bytes sent, 7 received, FIN true, gaps 0
+	// 127.0.0.1 → 127.0.0.1:44305: 7 bytes received, FIN true, gaps 0
+	// 127.0.0.1 → 127.0.0.1:44305: 7 bytes received, FIN true, gaps 0
 }

@@ -42,7 +42,7 @@ capture() {
 
 # stop: lets the last packets reach the capture, then stops it cleanly.
 stop() {
-	sleep 0.5
+	sleep 1.5
 	kill -INT "$cap" 2>/dev/null || true
 	wait "$cap" || true
 }
@@ -75,7 +75,7 @@ fetch() {
 }
 
 # TLS 1.2 on 127.0.0.1, Ethernet link type (lo), microseconds.
-capture tls12-lo.pcap tcpdump -Z root -i lo -U 'tcp port 44301'
+capture tls12-lo.pcap tcpdump -Z root -i lo -U --immediate-mode 'tcp port 44301'
 server 127.0.0.1:44301 2 -tls1_2
 client 127.0.0.1:44301 -tls1_2
 fetch --tlsv1.2 --tls-max 1.2 https://127.0.0.1:44301/
@@ -84,7 +84,7 @@ stop
 
 # TLS 1.3 on ::1, nanoseconds, with the key log of both clients.
 rm -f "$out/tls13-lo6-nano.keylog"
-capture tls13-lo6-nano.pcap tcpdump -Z root -i lo -U --time-stamp-precision=nano 'tcp port 44302'
+capture tls13-lo6-nano.pcap tcpdump -Z root -i lo -U --immediate-mode --time-stamp-precision=nano 'tcp port 44302'
 server '[::1]:44302' 2 -tls1_3
 client '[::1]:44302' -tls1_3 -keylogfile "$out/tls13-lo6-nano.keylog"
 SSLKEYLOGFILE=$out/tls13-lo6-nano.keylog fetch --tlsv1.3 'https://[::1]:44302/'
@@ -93,7 +93,7 @@ stop
 
 # Linux cooked v2 (-i any): TLS 1.3 on 127.0.0.1, then a refused
 # connection (RST).
-capture sll2-any.pcap tcpdump -Z root -i any -y LINUX_SLL2 -U 'tcp port 44303 or tcp port 44309'
+capture sll2-any.pcap tcpdump -Z root -i any --immediate-mode -y LINUX_SLL2 -U 'tcp port 44303 or tcp port 44309'
 server 127.0.0.1:44303 1
 client 127.0.0.1:44303
 fetch https://127.0.0.1:44309/
@@ -101,7 +101,7 @@ wait "$srv" || true
 stop
 
 # Linux cooked v1 on ::1.
-capture sll-any6.pcap tcpdump -Z root -i any -y LINUX_SLL -U 'tcp port 44304'
+capture sll-any6.pcap tcpdump -Z root -i any --immediate-mode -y LINUX_SLL -U 'tcp port 44304'
 server '[::1]:44304' 1
 fetch 'https://[::1]:44304/'
 wait "$srv" || true
@@ -109,7 +109,7 @@ stop
 
 # A server that speaks only TLS 1.2 and clients that insist on TLS 1.3 or
 # at most TLS 1.1: protocol_version alerts.
-capture alert-lo.pcap tcpdump -Z root -i lo -U 'tcp port 44305'
+capture alert-lo.pcap tcpdump -Z root -i lo -U --immediate-mode 'tcp port 44305'
 server 127.0.0.1:44305 2 -tls1_2
 client 127.0.0.1:44305 -tls1_3
 fetch --tls-max 1.1 https://127.0.0.1:44305/
@@ -118,7 +118,7 @@ kill "$srv" 2>/dev/null || true
 stop
 
 # Snapshot length 96: every packet cut after its first 96 bytes.
-capture snaplen96-lo.pcap tcpdump -Z root -i lo -U -s 96 'tcp port 44306'
+capture snaplen96-lo.pcap tcpdump -Z root -i lo -U --immediate-mode -s 96 'tcp port 44306'
 server 127.0.0.1:44306 2
 client 127.0.0.1:44306
 fetch https://127.0.0.1:44306/
@@ -127,7 +127,7 @@ stop
 
 # Many connections at once: their TCP handshakes interleave while the
 # server serves them one after the other.
-capture many-lo.pcap tcpdump -Z root -i lo -U 'tcp port 44307'
+capture many-lo.pcap tcpdump -Z root -i lo -U --immediate-mode 'tcp port 44307'
 server 127.0.0.1:44307 10
 clients=()
 for _ in $(seq 10); do
@@ -201,6 +201,14 @@ if command -v tshark >/dev/null; then
 				}'
 		done
 	} >"$out/captures.tsv"
+	# One line per file: packets, and the first and last timestamps.
+	{
+		printf 'file\tpackets\tfirst\tlast\n'
+		for f in *.pcap *.pcapng; do
+			tshark -r "$f" -T fields -e frame.time_epoch 2>/dev/null |
+				awk -v file="$f" 'NR == 1 { first = $1 } { last = $1 } END { printf "%s\t%d\t%s\t%s\n", file, NR, first, last }'
+		done
+	} >"$out/packets.tsv"
 fi
 chmod 644 "$out"/*.pcap* "$out"/*.keylog
 ls -l "$out"
