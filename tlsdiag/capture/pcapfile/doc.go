@@ -5,11 +5,10 @@
 //   - pcap, as tcpdump -w writes it: either byte order, microsecond or
 //     nanosecond timestamps (magic 0xa1b2c3d4 or 0xa1b23c4d), and the
 //     "modified" (Kuznetzov) variant with its longer record headers;
-//   - pcapng, as dumpcap, editcap and tcpdump --pcapng write it: several
-//     sections, each in either byte order; several interfaces per section,
-//     each with its own link type, snapshot length, timestamp resolution
-//     (if_tsresol) and offset (if_tsoffset); Enhanced, Simple and obsolete
-//     Packet Blocks. Name resolution, interface statistics, custom and
+//   - pcapng, as dumpcap and editcap write it: several sections, each in
+//     either byte order; several interfaces per section, each with its own
+//     link type, snapshot length, timestamp resolution (if_tsresol) and
+//     offset (if_tsoffset); Enhanced, Simple and obsolete Packet Blocks. Name resolution, interface statistics, custom and
 //     unknown blocks are skipped. Decryption Secrets Blocks (editcap
 //     --inject-secrets) are kept and returned by [Secrets];
 //   - either of them compressed with gzip, as Wireshark writes .pcap.gz.

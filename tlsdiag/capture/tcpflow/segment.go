@@ -150,7 +150,9 @@ type Conn struct {
 	// Client and Server are the two endpoints; see the package
 	// documentation for how the roles are decided.
 	Client, Server netip.AddrPort
-	// First and Last are the capture times of its first and last segments.
+	// First and Last are the capture times of its first segment and of
+	// the last one before it ended (packets trailing a closed connection
+	// are not counted).
 	First, Last time.Time
 	// SYN reports that the connection's opening (SYN or SYN-ACK) was
 	// captured. Guessed reports that the roles were inferred.
