@@ -291,8 +291,12 @@ func (j *jsonWriter) add(r *capture.Result) error {
 	j.n++
 	j.w.WriteString(sep)
 	_, j.err = j.w.Write(r.Output)
+	renderBuffers.Put(r.Output[:0])
 	return j.err
 }
+
+// renderBuffers are the buffers renderJSON renders into, back once written.
+var renderBuffers = sync.Pool{New: func() any { return make([]byte, 0, 16<<10) }}
 
 // renderJSON renders a connection as one line of JSON, the shape of connectionJSON; it
 // runs in capture's workers. It appends what it can by hand, and the findings JSON once
@@ -300,7 +304,7 @@ func (j *jsonWriter) add(r *capture.Result) error {
 // time spent.
 func renderJSON(r *capture.Result) ([]byte, error) {
 	str := capture.AppendJSONString
-	b := make([]byte, 0, 8<<10)
+	b := renderBuffers.Get().([]byte)[:0]
 	b = append(b, `{"client":`...)
 	b = str(b, r.Client)
 	b = append(b, `,"server":`...)

@@ -148,9 +148,9 @@ func (c *conn) closed(t time.Time, side Side, reset bool) {
 
 func closeDetail(side Side, reset bool) string {
 	if reset {
-		return fmt.Sprintf("the %s reset the connection", side)
+		return "the " + side.String() + " reset the connection"
 	}
-	return fmt.Sprintf("the %s closed its side of the connection", side)
+	return "the " + side.String() + " closed its side of the connection"
 }
 
 func (c *conn) at(t time.Time) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/tlsgate/tlsgate/tlsdiag"
 	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
@@ -107,36 +106,32 @@ func versionNames(vs []uint16) []string {
 	return out
 }
 
-// suiteLines lists suites by IANA name on one line. Clients send the same lists again and
-// again: the lines are kept, by list.
-func suiteLines(suites []uint16) []string {
+// suiteList is what reports show of a list of suites: their IANA names, and the
+// transcript's line of them.
+type suiteList struct {
+	names []string
+	lines []string
+}
+
+var suiteLists = memo[suiteList]{max: 1024}
+
+// suitesOf names suites, once per list: clients send the same lists again and again.
+func suitesOf(suites []uint16) suiteList {
 	key := make([]byte, 0, 2*len(suites))
 	for _, s := range suites {
 		key = append(key, byte(s>>8), byte(s))
 	}
-	suiteLineCache.Lock()
-	line, ok := suiteLineCache.m[string(key)]
-	suiteLineCache.Unlock()
-	if !ok {
+	return suiteLists.get(key, func() suiteList {
 		names := make([]string, len(suites))
 		for i, s := range suites {
 			names[i] = tlswire.SuiteName(s)
 		}
-		line = "suites: " + strings.Join(names, ", ")
-		suiteLineCache.Lock()
-		if len(suiteLineCache.m) >= 1024 {
-			clear(suiteLineCache.m)
-		}
-		suiteLineCache.m[string(key)] = line
-		suiteLineCache.Unlock()
-	}
-	return []string{line}
+		return suiteList{names: names, lines: []string{"suites: " + strings.Join(names, ", ")}}
+	})
 }
 
-var suiteLineCache = struct {
-	sync.Mutex
-	m map[string]string
-}{m: map[string]string{}}
+// suiteLines lists suites by IANA name on one line.
+func suiteLines(suites []uint16) []string { return suitesOf(suites).lines }
 
 // serverHello handles a ServerHello or HelloRetryRequest, and sets up decryption when the
 // key log holds the connection's secrets.
@@ -264,27 +259,47 @@ func (c *conn) certificate(side Side, msg []byte, e *Entry) error {
 // certificateRequest handles a CertificateRequest: the CA names the server accepts.
 func (c *conn) certificateRequest(msg []byte, e *Entry) error {
 	c.setStep(tlsdiag.StepCertRequest)
-	cr, err := tlswire.ParseCertificateRequest(msg, c.version)
-	if err != nil {
-		return err
+	key := append([]byte{byte(c.version >> 8), byte(c.version)}, msg...)
+	p := certRequests.get(key, func() parsedRequest { return parseRequest(msg, c.version) })
+	if p.err != nil {
+		return p.err
 	}
-	req := &tlsdiag.CertRequest{AcceptableCAs: []string{}}
+	c.certReq = p.req
+	e.Lines, e.Detail = p.lines, p.detail
+	return nil
+}
+
+// parsedRequest is a CertificateRequest as the engine and the transcript see it.
+type parsedRequest struct {
+	req    *tlsdiag.CertRequest
+	lines  []string
+	detail string
+	err    error
+}
+
+// certRequests keeps parsed CertificateRequests: a server sends the same one every time.
+var certRequests = memo[parsedRequest]{max: 256}
+
+func parseRequest(msg []byte, version uint16) parsedRequest {
+	cr, err := tlswire.ParseCertificateRequest(msg, version)
+	if err != nil {
+		return parsedRequest{err: err}
+	}
+	p := parsedRequest{req: &tlsdiag.CertRequest{AcceptableCAs: []string{}}}
 	for _, ca := range cr.CertificateAuthorities {
 		name := distinguishedName(ca)
-		req.AcceptableCAs = append(req.AcceptableCAs, name)
-		req.RawAcceptableCAs = append(req.RawAcceptableCAs, slices.Clone(ca))
-		e.Lines = append(e.Lines, "accepts "+name)
+		p.req.AcceptableCAs = append(p.req.AcceptableCAs, name)
+		p.req.RawAcceptableCAs = append(p.req.RawAcceptableCAs, slices.Clone(ca))
+		p.lines = append(p.lines, "accepts "+name)
 	}
 	for _, s := range cr.SignatureSchemes {
-		req.SignatureSchemes = append(req.SignatureSchemes, tlswire.SignatureSchemeName(s))
+		p.req.SignatureSchemes = append(p.req.SignatureSchemes, tlswire.SignatureSchemeName(s))
 	}
-	c.certReq = req
-	if len(cr.CertificateAuthorities) == 0 {
-		e.Detail = "the server asks for a client certificate and names no CA (any it trusts)"
-	} else {
-		e.Detail = fmt.Sprintf("the server asks for a client certificate from one of %d CA(s)", len(cr.CertificateAuthorities))
+	p.detail = "the server asks for a client certificate and names no CA (any it trusts)"
+	if len(cr.CertificateAuthorities) > 0 {
+		p.detail = fmt.Sprintf("the server asks for a client certificate from one of %d CA(s)", len(cr.CertificateAuthorities))
 	}
-	return nil
+	return p
 }
 
 // keyExchange describes a ServerKeyExchange: the group or the Diffie-Hellman size.

@@ -115,9 +115,7 @@ func (c *conn) attempt() *tlsdiag.Attempt {
 	case c.hello != nil:
 		a.ServerName = c.hello.ServerName
 		a.OfferedVersions = ascending(offeredVersions(c.hello))
-		for _, s := range nonGREASE(c.hello.Suites) {
-			a.OfferedSuites = append(a.OfferedSuites, tlswire.SuiteName(s))
-		}
+		a.OfferedSuites = suitesOf(nonGREASE(c.hello.Suites)).names
 	case c.helloV2 != nil:
 		a.OfferedVersions = []string{tlswire.VersionName(c.helloV2.Version)}
 		for _, s := range c.helloV2.Suites() {

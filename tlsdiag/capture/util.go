@@ -164,3 +164,29 @@ func httpAnswer(b []byte) *tlsdiag.HTTPAnswer {
 	}
 	return a
 }
+
+// memo keeps values computed once per key, up to max of them (then it starts afresh):
+// captures repeat the same offers and requests in every handshake. It is safe for
+// concurrent use; the values are shared and must not be modified.
+type memo[V any] struct {
+	mu  sync.Mutex
+	m   map[string]V
+	max int
+}
+
+func (m *memo[V]) get(key []byte, compute func() V) V {
+	m.mu.Lock()
+	v, ok := m.m[string(key)]
+	m.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = compute()
+	m.mu.Lock()
+	if m.m == nil || len(m.m) >= m.max {
+		m.m = map[string]V{}
+	}
+	m.m[string(key)] = v
+	m.mu.Unlock()
+	return v
+}
