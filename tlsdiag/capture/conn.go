@@ -95,6 +95,7 @@ type conn struct {
 	tickets     int  // NewSessionTickets after the client's Finished
 	firstCloser Side // the side that closed first, when one did
 	clientQuit  bool // the client closed right after a completed handshake
+	decrypted12 bool // TLS 1.2 records were decrypted with the key log's master secret
 	// partialHello: a ClientHello was seen but not captured whole.
 	partialHello bool
 
@@ -300,8 +301,17 @@ func (c *conn) record(side Side, hdr, fragment []byte, n int) {
 		// middleboxes, also around a HelloRetryRequest, before the ServerHello.
 		if c.serverHell != nil && !c.tls13 {
 			s.ccs = true
+			c.setupKeys12(side)
 		}
-	case tlswire.RecordAlert:
+	case tlswire.RecordAlert, tlswire.RecordHandshake:
+		if s.ccs && !c.tls13 && s.rc != nil {
+			c.decrypt(side, hdr, fragment, n)
+			return
+		}
+		if typ == tlswire.RecordHandshake {
+			c.handshakeRecord(side, fragment, n)
+			return
+		}
 		if s.ccs && !c.tls13 {
 			c.add(side, Entry{Message: "Alert", Detail: "encrypted: its level and description are hidden"})
 			s.encAlert = true
@@ -313,18 +323,40 @@ func (c *conn) record(side Side, hdr, fragment []byte, n int) {
 			return
 		}
 		c.alert(side, a, false)
-	case tlswire.RecordHandshake:
-		if s.ccs && !c.tls13 {
-			c.add(side, Entry{Message: "Encrypted handshake message", Detail: fmt.Sprintf("%d bytes (the %s's Finished)", n, side)})
-			c.finished(side)
-			return
-		}
-		c.handshake(side, fragment, false)
 	case tlswire.RecordApplicationData:
 		c.appData(side, hdr, fragment, n)
 	case tlswire.RecordHeartbeat:
 		c.add(side, Entry{Message: "Heartbeat", Detail: fmt.Sprintf("%d bytes", n)})
 	}
+}
+
+// handshakeRecord handles a handshake record that is not decrypted.
+func (c *conn) handshakeRecord(side Side, fragment []byte, n int) {
+	if c.sides[side].ccs && !c.tls13 {
+		c.add(side, Entry{Message: "Encrypted handshake message", Detail: fmt.Sprintf("%d bytes (the %s's Finished)", n, side)})
+		c.finished(side)
+		return
+	}
+	c.handshake(side, fragment, false)
+}
+
+// setupKeys12 finds, after side's ChangeCipherSpec in TLS 1.2 and earlier, the master
+// secret of the connection in the key log, and derives the keys of side's records.
+func (c *conn) setupKeys12(side Side) {
+	if c.keys == nil || c.hello == nil {
+		return
+	}
+	sec := c.keys.Lookup(c.hello.Random)
+	if sec == nil || sec.MasterSecret == nil {
+		return
+	}
+	rc, err := newRecordCipher12(c.suite, sec.MasterSecret, c.hello.Random, c.serverHell.Random, side)
+	if err != nil {
+		c.note("The key log holds this connection's master secret, but records of %s are not decrypted here (only AES-GCM and ChaCha20-Poly1305 are).", tlswire.SuiteName(c.suite))
+		return
+	}
+	c.sides[side].rc = rc
+	c.decrypted12 = true
 }
 
 // appData handles an application-data record: TLS 1.3 protected records (decrypted with

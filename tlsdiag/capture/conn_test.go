@@ -39,6 +39,30 @@ func handshakeCases() []handshakeCase {
 			wantOutcome: "completed", wantClientSent: -1,
 		},
 		{
+			name: "tls1.2 healthy, decrypted", server: tls12, keys: true, wantCompleted: true, wantClientSent: -1,
+			wantMessages: []string{"client ChangeCipherSpec", "client Finished", "server ChangeCipherSpec", "server Finished",
+				"client Application data", "server Application data"},
+			wantOutcome: "completed",
+		},
+		{
+			name: "tls1.2 AES-256-GCM-SHA384, decrypted", keys: true, wantCompleted: true, wantClientSent: -1,
+			server: func(p *testPKI, s, c *tls.Config) {
+				tls12(p, s, c)
+				c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}
+			},
+			wantMessages: []string{"client Finished", "server Finished", "server Application data"},
+			wantOutcome:  "completed",
+		},
+		{
+			name: "tls1.2 ChaCha20-Poly1305, decrypted", keys: true, wantCompleted: true, wantClientSent: -1,
+			server: func(p *testPKI, s, c *tls.Config) {
+				tls12(p, s, c)
+				c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}
+			},
+			wantMessages: []string{"client Finished", "server Finished", "server Application data"},
+			wantOutcome:  "completed",
+		},
+		{
 			name: "tls1.2 client certificate missing",
 			server: func(p *testPKI, s, c *tls.Config) {
 				tls12(p, s, c)

@@ -74,7 +74,7 @@ func (c *conn) finish(client, server string) *Connection {
 		a := c.attempt()
 		out.ServerName = a.ServerName
 		out.Version = a.Version
-		out.Decrypted = c.decrypting()
+		out.Decrypted = c.decrypting() || c.decrypted12
 		out.Outcome = c.outcome(a)
 		target := server
 		if a.ServerName != "" {
@@ -158,7 +158,7 @@ func (c *conn) attempt() *tlsdiag.Attempt {
 		a.Error = c.failureError(a)
 	}
 	if a.Completed && c.certReq != nil && c.clientSent == 0 && c.http == nil {
-		c.note("The server asked for a client certificate and the client sent none, yet the handshake completed. Servers that require one at the HTTP level (nginx's \"ssl_verify_client on\") refuse the request in their encrypted answer; decrypting it needs the key log of a TLS 1.3 connection.")
+		c.note("The server asked for a client certificate and the client sent none, yet the handshake completed. Servers that require one at the HTTP level (nginx's \"ssl_verify_client on\") refuse the request in their encrypted answer: give the client's key log (--keylog) to read it.")
 	}
 	return a
 }

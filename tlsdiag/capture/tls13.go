@@ -58,12 +58,17 @@ func expandLabel(h func() hash.Hash, secret []byte, label string, context []byte
 }
 
 // recordCipher decrypts the records one side protects with one traffic secret (RFC 8446,
-// section 5.2), counting their sequence numbers.
+// section 5.2), or, in TLS 1.2, with its write key (see newRecordCipher12), counting their
+// sequence numbers.
 type recordCipher struct {
 	aead  cipher.AEAD
 	iv    [12]byte
 	seq   uint64
 	nonce [12]byte
+	// tls12 selects TLS 1.2's record protection (see open12), with explicit bytes of
+	// nonce in each record.
+	tls12    bool
+	explicit int
 }
 
 // newRecordCipher derives the traffic keys of secret for suite (RFC 8446, section 7.3):
@@ -99,6 +104,9 @@ func newRecordCipher(suite uint16, secret []byte) (*recordCipher, error) {
 // type || zeros). On failure the sequence number is not advanced, so that a record
 // protected otherwise (early data) does not shift the count of the next ones.
 func (rc *recordCipher) open(hdr, fragment []byte) (typ uint8, content []byte, err error) {
+	if rc.tls12 {
+		return rc.open12(hdr, fragment)
+	}
 	// The per-record nonce: the 64-bit sequence number, left-padded to 12 bytes, XORed
 	// with the IV (RFC 8446, section 5.3).
 	rc.nonce = rc.iv
