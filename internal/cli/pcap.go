@@ -62,7 +62,7 @@ func runPcap(ctx context.Context, e *env, args []string) int {
 	fs.Var(&o.truststores, "truststore", "the client's truststore: PEM bundle, DER, PKCS#12 or JKS `FILE`; repeatable")
 	fs.StringVar(&o.truststorePassword, "truststore-password", "", "password of PKCS#12 or JKS truststores (and of --client-cert in a keystore)")
 	fs.StringVar(&o.clientCert, "client-cert", "", "the client's configured certificate `FILE`, to tell \"none configured\" from \"not accepted\"")
-	fs.StringVar(&o.keylog, "keylog", "", "the client's key log `FILE` (SSLKEYLOGFILE), to decrypt TLS 1.3 handshakes")
+	fs.StringVar(&o.keylog, "keylog", "", "the client's key log `FILE` (SSLKEYLOGFILE), to decrypt TLS 1.3 handshakes (and TLS 1.2 after the ChangeCipherSpec)")
 	fs.StringVar(&o.host, "host", "", "only connections with this `HOST`: an endpoint's address or the SNI sent")
 	fs.IntVar(&o.port, "port", 0, "only connections with this `PORT` at either end")
 	fs.StringVar(&o.format, "format", "text", "output `format`: text or json")
