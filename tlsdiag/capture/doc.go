@@ -8,7 +8,8 @@
 // streams that are not TLS at all. With a key log (SSLKEYLOGFILE, or the Decryption
 // Secrets Blocks of a pcapng file) it decrypts TLS 1.3 records with the traffic keys of
 // RFC 8446, section 7: EncryptedExtensions, CertificateRequest, the certificates of both
-// sides, Finished, and the alerts that follow the handshake.
+// sides, Finished, and the alerts that follow the handshake; and the TLS 1.2 records after
+// a ChangeCipherSpec, with the keys of RFC 5246, section 6.3, for AEAD suites.
 //
 // Each connection yields a Connection: a transcript, as Wireshark's packet list would show
 // it (time, direction, message), notes on what the capture cannot show (encryption, lost
