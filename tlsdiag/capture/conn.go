@@ -43,7 +43,7 @@ type sideState struct {
 	encAlert bool
 	appData  int // application-data records sent once the handshake was done (TLS 1.2)
 
-	rc         *recordCipher // TLS 1.3 with keys: decrypts this side's records
+	rc         *recordCipher // with the key log's secrets: opens this side's protected records
 	decrypted  int           // records decrypted after Finished
 	undecrypt  int           // records that failed to decrypt
 	lostRecord int           // records lost in gaps since the last decryption
@@ -77,7 +77,6 @@ type conn struct {
 	helloV2    *tlswire.SSLv2ClientHello
 	hellos     int
 	serverHell *tlswire.ServerHello
-	hrr        bool
 	version    uint16 // negotiated
 	suite      uint16
 	tls13      bool
@@ -90,9 +89,6 @@ type conn struct {
 	certReq     *tlsdiag.CertRequest
 	clientSent  int // certificates in the client's Certificate; -1 none seen
 	http        *tlsdiag.HTTPAnswer
-	notTLSSide  [2]bool
-	lostSide    [2]string
-	tickets     int  // NewSessionTickets after the client's Finished
 	firstCloser Side // the side that closed first, when one did
 	clientQuit  bool // the client closed right after a completed handshake
 	decrypted12 bool // TLS 1.2 records were decrypted with the key log's master secret
@@ -222,21 +218,19 @@ func (c *conn) wants(side Side, typ uint8, n int) bool {
 	return !s.finished || s.decrypted < decryptAfterHandshake || n <= smallRecord
 }
 
-// protected reports whether application-data records from side are TLS 1.3 protected
+// protected13 reports whether application-data records are TLS 1.3 protected records
 // records (they are from the ServerHello on).
-func (c *conn) protected(side Side) bool {
+func (c *conn) protected13() bool {
 	return c.tls13 && c.serverHell != nil
 }
 
 // notTLS handles a side whose first bytes are not TLS.
 func (c *conn) notTLS(side Side, first []byte) {
-	c.notTLSSide[side] = true
 	c.add(side, Entry{Message: "Not TLS", Detail: fmt.Sprintf("%s data: %q", guessProtocol(first), printable(first))})
 }
 
 // lost handles a side whose records can no longer be found.
 func (c *conn) lost(side Side, why string) {
-	c.lostSide[side] = why
 	c.add(side, Entry{Message: "Unreadable", Detail: why})
 	c.note("The %s's stream could not be read to its end: %s.", side, why)
 }
@@ -261,7 +255,7 @@ func (c *conn) damaged(side Side, partial []byte, length, n int) {
 	} else {
 		c.add(side, Entry{Message: "Damaged " + what, Detail: fmt.Sprintf("%d of its %d bytes captured: not read", length-n, length)})
 	}
-	if s.rc != nil || c.protected(side) {
+	if s.rc != nil || c.protected13() {
 		s.lostRecord++
 	}
 	if typ == tlswire.RecordHandshake || typ == tlswire.RecordApplicationData && s.rc != nil && !s.finished {
@@ -366,7 +360,7 @@ func (c *conn) appData(side Side, hdr, fragment []byte, n int) {
 	switch {
 	case s.rc != nil:
 		c.decrypt(side, hdr, fragment, n)
-	case c.protected(side):
+	case c.protected13():
 		c.encrypted(side, n)
 	case c.tls13 || s.ccs:
 		s.appData++

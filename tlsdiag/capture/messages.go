@@ -32,10 +32,6 @@ func (c *conn) message(side Side, msg []byte, decrypted bool) {
 		if c.tls13 {
 			c.switchKeys(side)
 		}
-	case side == Server && typ == tlswire.TypeNewSessionTicket:
-		if c.sides[Client].finished {
-			c.tickets++
-		}
 	}
 	if err != nil {
 		e.Detail = "malformed: " + err.Error()
@@ -143,7 +139,7 @@ func (c *conn) serverHello(msg []byte, e *Entry) error {
 	}
 	v := h.NegotiatedVersion()
 	if h.HelloRetry {
-		c.hrr, c.tls13 = true, true // only TLS 1.3 retries
+		c.tls13 = true // only TLS 1.3 retries
 		e.Message = "HelloRetryRequest"
 		e.Detail = fmt.Sprintf("%s, %s; asks for a key share in %s", tlswire.VersionName(v), tlswire.SuiteName(h.Suite), tlswire.GroupName(h.KeyShareGroup))
 		return nil
