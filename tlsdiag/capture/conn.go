@@ -81,7 +81,8 @@ type conn struct {
 	suite      uint16
 	tls13      bool
 	secrets    *Secrets
-	keysNote   string
+	keysNote   string // why the server's TLS 1.3 records are not decrypted
+	serverKeys bool   // the server's TLS 1.3 handshake records are decrypted
 
 	step        string
 	chain       []*parsedCert
@@ -387,8 +388,15 @@ func (c *conn) encrypted(side Side, n int) {
 		s.postRecords++
 		s.postBig = s.postBig || n != alert
 	}
+	if side == Client && c.serverKeys && c.sides[Server].finished && !s.finished && n != alert {
+		// The server's side is decrypted, the client's is not: a record that is not an
+		// alert, after the server's Finished, is the client's flight, Finished included.
+		c.finished(Client)
+	}
 	var what string
 	switch {
+	case s.finished && (side == Server || s.encRuns > 1):
+		what = "Encrypted records (application data or post-handshake messages)"
 	case side == Server && s.encRuns == 1 && !s.afterPeer:
 		what = "Encrypted handshake (EncryptedExtensions, Certificate, CertificateVerify, Finished; perhaps a CertificateRequest)"
 	case side == Client && s.encRuns == 1:

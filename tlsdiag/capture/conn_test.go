@@ -251,3 +251,28 @@ func TestHandshakes(t *testing.T) {
 		})
 	}
 }
+
+// TestPartialKeyLog reads a TLS 1.3 handshake with only the server's secrets, as clients
+// that abort write them: the server's side is decrypted, the client's judged by sizes.
+func TestPartialKeyLog(t *testing.T) {
+	p := testCerts()
+	s, c := handshakeCase{}.configs(p)
+	events, keylog := play(t, s, c)
+	var server []string
+	for _, l := range strings.Split(string(keylog), "\n") {
+		if strings.HasPrefix(l, "SERVER_") {
+			server = append(server, l)
+		}
+	}
+	conn := feed(events, mustKeyLog(t, []byte(strings.Join(server, "\n"))), 0)
+	a := conn.Facts.Attempts[0]
+	if !a.Completed || len(a.Chain) != 2 || !conn.Decrypted {
+		t.Errorf("completed %v, %d certificates, decrypted %v; want a completed, decrypted handshake with the chain", a.Completed, len(a.Chain), conn.Decrypted)
+	}
+	if len(conn.Notes) == 0 || !strings.Contains(conn.Notes[0], "lacks CLIENT_HANDSHAKE_TRAFFIC_SECRET") {
+		t.Errorf("notes %q", conn.Notes)
+	}
+	if r := judge(t, conn, ClientConfig{}); !r.OK {
+		t.Errorf("findings %q", findingIDs(r))
+	}
+}

@@ -174,23 +174,23 @@ func (c *conn) setupKeys() {
 		c.keysNote = "the key log holds no secrets for its client random " + randomHex(c.hello.Random)
 		return
 	}
-	var err error
-	var missing []string
 	if c.secrets.ServerHandshake == nil {
-		missing = append(missing, LabelServerHandshakeSecret)
-	} else if c.sides[Server].rc, err = newRecordCipher(c.suite, c.secrets.ServerHandshake); err != nil {
+		c.keysNote = "the key log lacks " + LabelServerHandshakeSecret + " for this connection"
+		return
+	}
+	var err error
+	if c.sides[Server].rc, err = newRecordCipher(c.suite, c.secrets.ServerHandshake); err != nil {
 		c.keysNote = fmt.Sprintf("%s cannot be decrypted: %v", tlswire.SuiteName(c.suite), err)
 		return
 	}
+	c.serverKeys = true
 	if c.secrets.ClientHandshake == nil {
-		missing = append(missing, LabelClientHandshakeSecret)
-	} else if c.sides[Client].rc, err = newRecordCipher(c.suite, c.secrets.ClientHandshake); err != nil {
-		c.keysNote = fmt.Sprintf("%s cannot be decrypted: %v", tlswire.SuiteName(c.suite), err)
+		// A client that aborts before its Finished (refusing the server's certificate, say)
+		// may never write it: its encrypted records are then judged by their sizes.
+		c.note("The key log lacks %s for this connection (clients that abort the handshake may not write it): the client's encrypted records are not read.", LabelClientHandshakeSecret)
 		return
 	}
-	if len(missing) > 0 {
-		c.keysNote = "the key log lacks " + strings.Join(missing, " and ") + " for this connection"
-	}
+	c.sides[Client].rc, _ = newRecordCipher(c.suite, c.secrets.ClientHandshake)
 }
 
 // switchKeys moves side from its handshake to its application traffic secret, after its

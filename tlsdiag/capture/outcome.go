@@ -101,10 +101,9 @@ func (c *conn) finish(client, server string) *Connection {
 	return out
 }
 
-// decrypting reports whether the key log's secrets opened both sides' TLS 1.3 records.
-func (c *conn) decrypting() bool {
-	return c.tls13 && c.secrets != nil && c.secrets.ClientHandshake != nil && c.secrets.ServerHandshake != nil && c.keysNote == ""
-}
+// decrypting reports whether the key log's secrets opened the server's TLS 1.3 handshake
+// records (the client's too, unless its secret is missing).
+func (c *conn) decrypting() bool { return c.tls13 && c.serverKeys }
 
 // attempt builds the client's attempt from what the capture showed.
 func (c *conn) attempt() *tlsdiag.Attempt {
