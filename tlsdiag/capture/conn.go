@@ -41,7 +41,9 @@ type sideState struct {
 	finished bool   // sent Finished (seen, or encrypted where it must be)
 	alert    *tlsdiag.Alert
 	encAlert bool
-	appData  int // application-data records sent once the handshake was done (TLS 1.2)
+	appData  int // application-data records sent once the handshake was done
+	// closedEarly: the side closed (close_notify) after its Finished, before any data.
+	closedEarly bool
 
 	rc         *recordCipher // with the key log's secrets: opens this side's protected records
 	decrypted  int           // records decrypted after Finished
@@ -426,6 +428,7 @@ func (c *conn) decrypt(side Side, hdr, fragment []byte, n int) {
 	s := &c.sides[side]
 	if fragment == nil {
 		s.rc.seq++
+		s.appData++
 		if s.finished {
 			s.decrypted++
 		}
@@ -471,6 +474,7 @@ func (c *conn) decrypt(side Side, hdr, fragment []byte, n int) {
 // plainData handles decrypted application data: it shows an HTTP request or status line,
 // and keeps the server's first HTTP answer.
 func (c *conn) plainData(side Side, b []byte) {
+	c.sides[side].appData++
 	e := Entry{Message: "Application data", Decrypted: true, Records: 1, Bytes: len(b), run: "plain"}
 	if line := httpLine(b); line != "" {
 		e = Entry{Message: "Application data", Decrypted: true, Detail: fmt.Sprintf("%d bytes: %q", len(b), line)}
@@ -492,6 +496,9 @@ func (c *conn) alert(side Side, a tlswire.Alert, decrypted bool) {
 	closing := a.Description == tlswire.AlertCloseNotify || a.Description == tlswire.AlertUserCanceled
 	fatal := a.Level == tlswire.AlertLevelFatal || c.tls13 && !closing
 	s := &c.sides[side]
+	if closing && s.finished && s.appData == 0 {
+		s.closedEarly = true
+	}
 	if !fatal || closing || s.alert != nil {
 		return
 	}

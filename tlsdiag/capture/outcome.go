@@ -146,7 +146,12 @@ func (c *conn) attempt() *tlsdiag.Attempt {
 			a.Error = "the server sent an encrypted alert: its description is hidden"
 		}
 	}
-	if a.Completed && cs.encAlert && cs.appData == 0 && cs.closed != "" {
+	switch {
+	case !a.Completed || cs.appData > 0 || cs.closed == "":
+	case cs.closedEarly:
+		c.clientQuit = true
+		c.note("The handshake completed, then the client sent close_notify and closed the connection before sending any data: it most likely refused the server's certificate after the handshake (curl checks the host name then), or had nothing to send.")
+	case cs.encAlert:
 		c.clientQuit = true
 		c.note("The handshake completed, then the client sent an encrypted alert and closed the connection before sending any data: it most likely refused the server's certificate after the handshake (curl checks the host name then), or had nothing to send.")
 	}

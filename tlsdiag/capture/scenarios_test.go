@@ -208,7 +208,7 @@ func TestEmbeddedKeys(t *testing.T) {
 		t.Fatalf("%d embedded keys, %d connections; want some of each", sum.EmbeddedKeys, len(rs))
 	}
 	for _, r := range rs {
-		if !r.Decrypted || r.Outcome != "completed" {
+		if !r.Decrypted || !strings.HasPrefix(r.Outcome, "completed") {
 			t.Errorf("%s → %s: decrypted %v, outcome %q; want decrypted, completed", r.Client, r.Server, r.Decrypted, r.Outcome)
 		}
 	}
