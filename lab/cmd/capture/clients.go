@@ -27,11 +27,24 @@ type clientFiles struct {
 	cert, key  string // "" when the client has no certificate
 	roots      []*x509.Certificate
 	pair       *tls.Certificate
+	// javaTrust and javaKeys are the JKS truststore and PKCS#12 keystore of the Java client
+	// ("" for other clients, and javaKeys when it has no certificate).
+	javaTrust, javaKeys string
 }
 
 // writeClientFiles writes the scenario's truststore, and its client credential when the
-// recording gives the client one, into dir.
-func writeClientFiles(dir string, s lab.Scenario, r recording) (clientFiles, error) {
+// recording gives the client one, into dir; for the Java client, as Java stores too.
+func writeClientFiles(ctx context.Context, dir string, s lab.Scenario, r recording) (clientFiles, error) {
+	f, err := writePEMFiles(dir, s, r)
+	if err != nil || r.client != "java" {
+		return f, err
+	}
+	return f, writeJavaStores(ctx, dir, s, &f)
+}
+
+// writePEMFiles writes the scenario's truststore, and its client credential when the
+// recording gives the client one, into dir as PEM files.
+func writePEMFiles(dir string, s lab.Scenario, r recording) (clientFiles, error) {
 	f := clientFiles{truststore: filepath.Join(dir, "truststore.pem"), roots: s.Client.Roots}
 	var blocks []*pem.Block
 	for _, c := range s.Client.Roots {
@@ -113,6 +126,8 @@ func runClient(ctx context.Context, r recording, srv *lab.Running, f clientFiles
 		cmd.Run()
 	case "go":
 		goClient(ctx, r, name, srv.Address, f, keylog)
+	case "java":
+		javaClient(ctx, r, name, port, f)
 	}
 }
 

@@ -3,11 +3,11 @@
 //
 //	go run ./lab/cmd/capture -out tlsdiag/capture/testdata/scenarios [-run REGEXP]
 //
-// It needs root (to capture), tcpdump, openssl, curl and nginx; with editcap (Debian
-// package wireshark-common) it also writes each capture as pcapng. For each recording of
-// plan.go it starts the scenario's server on 127.0.0.1 (lab.Start), starts tcpdump on the
-// server's port, runs the client (curl, openssl s_client or a Go client) once, stops
-// tcpdump, and writes beside the capture:
+// It needs root (to capture), tcpdump, openssl, curl and nginx, and for the Java client a
+// JDK (java, javac, keytool); with editcap (Debian package wireshark-common) it also writes
+// each capture as pcapng. For each recording of plan.go it starts the scenario's server on
+// 127.0.0.1 (lab.Start), starts tcpdump on the server's port, runs the client (curl, openssl s_client, a Go client or a Java client)
+// once, stops tcpdump, and writes beside the capture:
 //
 //	NAME.pcap           the capture (NAME.pcapng: the same, converted by editcap)
 //	NAME.keylog         the client's key log, for the recordings that keep one
@@ -82,6 +82,18 @@ func record(ctx context.Context, out, run string) error {
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
+	}
+	for _, r := range recordings() {
+		if r.client == "java" && re.MatchString(r.name) && javaClasses == "" {
+			bin, err := os.MkdirTemp("", "tlsgate-capture-java-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(bin)
+			if err := compileJava(ctx, bin); err != nil {
+				return err
+			}
+		}
 	}
 	for _, r := range recordings() {
 		if !re.MatchString(r.name) {
@@ -190,7 +202,7 @@ func recordOne(ctx context.Context, out string, r recording) error {
 	if r.client == "curl-http" {
 		m.Connections = 0 // no TLS: tlsgate pcap lists no connection
 	}
-	files, err := writeClientFiles(work, s, r)
+	files, err := writeClientFiles(ctx, work, s, r)
 	if err != nil {
 		return err
 	}
@@ -255,7 +267,7 @@ func recordInterleaved(ctx context.Context, out string) error {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			return err
 		}
-		files, err := writeClientFiles(dir, s, r)
+		files, err := writeClientFiles(ctx, dir, s, r)
 		if err != nil {
 			return err
 		}

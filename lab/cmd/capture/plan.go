@@ -11,7 +11,7 @@ type recording struct {
 	name     string // the capture's file name, without extension
 	scenario string // the lab scenario
 	peer     lab.Peer
-	client   string // "curl", "openssl", "go", or "curl-http" (plain HTTP)
+	client   string // "curl", "openssl", "go", "java", or "curl-http" (plain HTTP)
 	// tls limits the client to one version: "1.2", "1.3" or "" (its defaults).
 	tls    string
 	keylog bool // the client writes a key log, given to tlsgate pcap with --keylog
@@ -76,6 +76,14 @@ func recordings() []recording {
 			expect: catalog.CertExpired, note: "the server's certificate expired 30 days before the capture"},
 		{name: "cert-expired-tls13-openssl-go-keylog", scenario: catalog.CertExpired, peer: lab.PeerOpenSSL, client: "go", tls: "1.3",
 			keylog: true, expect: catalog.CertExpired, note: "the same in TLS 1.3, decrypted"},
+		{name: "healthy-tls12-openssl-java", scenario: "healthy.tls1.2-only", peer: lab.PeerOpenSSL, client: "java", tls: "1.2",
+			note: "a healthy TLS 1.2 handshake from Java's JSSE (HttpsURLConnection)"},
+		{name: "truststore-missing-anchor-tls12-go-java", scenario: catalog.TruststoreMissingRoot, peer: lab.PeerGo, client: "java", tls: "1.2",
+			expect: catalog.TruststoreMissingRoot, note: "Java's JKS truststore holds another root; JSSE refuses the chain with certificate_unknown"},
+		{name: "clientcert-missing-tls12-openssl-java", scenario: catalog.ClientCertMissing, peer: lab.PeerOpenSSL, client: "java", tls: "1.2",
+			expect: catalog.ClientCertMissing, note: "Java without a keystore answers the CertificateRequest with an empty Certificate"},
+		{name: "clientcert-issuer-not-accepted-tls12-go-java", scenario: catalog.ClientCertIssuer, peer: lab.PeerGo, client: "java", tls: "1.2",
+			clientCert: true, passCert: true, expect: catalog.ClientCertIssuer, note: "Java's keystore holds a certificate of a CA the server does not list; JSSE sends an empty Certificate"},
 		{name: "not-tls-nginx-curl", scenario: catalog.NotTLS, peer: lab.PeerNginx, client: "curl",
 			expect: catalog.NotTLS, note: "the port serves plain HTTP"},
 		{name: "plain-http-nginx-curl", scenario: catalog.NotTLS, peer: lab.PeerNginx, client: "curl-http",
