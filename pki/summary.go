@@ -6,6 +6,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
 	"time"
@@ -102,4 +104,18 @@ func KeyDescription(c *x509.Certificate) string {
 	default:
 		return c.PublicKeyAlgorithm.String()
 	}
+}
+
+// DistinguishedName renders a DER-encoded X.501 name as crypto/x509 renders a
+// certificate's subject, so it compares equal to Summary.Subject and Summary.Issuer; a name
+// that does not decode is shown in hex.
+func DistinguishedName(der []byte) string {
+	var rdn pkix.RDNSequence
+	rest, err := asn1.Unmarshal(der, &rdn)
+	if err != nil || len(rest) > 0 {
+		return fmt.Sprintf("<undecodable name %x>", der)
+	}
+	var n pkix.Name
+	n.FillFromRDNSequence(&rdn)
+	return n.String()
 }

@@ -229,7 +229,7 @@ func (c *conn) protected13() bool {
 
 // notTLS handles a side whose first bytes are not TLS.
 func (c *conn) notTLS(side Side, first []byte) {
-	c.add(side, Entry{Message: "Not TLS", Detail: fmt.Sprintf("%s data: %q", guessProtocol(first), printable(first))})
+	c.add(side, Entry{Message: "Not TLS", Detail: fmt.Sprintf("%s data: %q", tlswire.GuessProtocol(first), tlswire.Printable(first))})
 }
 
 // lost handles a side whose records can no longer be found.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tlsgate/tlsgate/pki"
 	"github.com/tlsgate/tlsgate/tlsdiag"
 	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
 )
@@ -283,7 +284,7 @@ func parseRequest(msg []byte, version uint16) parsedRequest {
 	}
 	p := parsedRequest{req: &tlsdiag.CertRequest{AcceptableCAs: []string{}}}
 	for _, ca := range cr.CertificateAuthorities {
-		name := distinguishedName(ca)
+		name := pki.DistinguishedName(ca)
 		p.req.AcceptableCAs = append(p.req.AcceptableCAs, name)
 		p.req.RawAcceptableCAs = append(p.req.RawAcceptableCAs, slices.Clone(ca))
 		p.lines = append(p.lines, "accepts "+name)

@@ -57,7 +57,7 @@ func (c *conn) finish(client, server string) *Connection {
 	cs := &c.halves[Client]
 	switch {
 	case cs.notTLS:
-		out.Protocol = guessProtocol(cs.firstBytes)
+		out.Protocol = tlswire.GuessProtocol(cs.firstBytes)
 		out.Outcome = "not TLS: the client spoke " + out.Protocol
 	case c.hello == nil && c.helloV2 == nil && c.partialHello:
 		out.TLS = true
@@ -135,7 +135,7 @@ func (c *conn) attempt() *tlsdiag.Attempt {
 	}
 	a.Duration = c.now.Sub(c.start)
 	if n := c.halves[Server].firstBytes; c.halves[Server].notTLS {
-		a.NotTLS = &tlsdiag.NotTLS{FirstBytes: printable(n), Guess: guessProtocol(n)}
+		a.NotTLS = &tlsdiag.NotTLS{FirstBytes: tlswire.Printable(n), Guess: tlswire.GuessProtocol(n)}
 	}
 	switch {
 	case c.tls13 && !c.decrypting():

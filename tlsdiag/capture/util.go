@@ -3,8 +3,6 @@ package capture
 import (
 	"bytes"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"fmt"
 	"strconv"
 	"strings"
@@ -63,45 +61,6 @@ func parseCert(der []byte) *parsedCert {
 	return p
 }
 
-// distinguishedName renders a DER DistinguishedName as x509 does.
-func distinguishedName(der []byte) string {
-	var rdn pkix.RDNSequence
-	rest, err := asn1.Unmarshal(der, &rdn)
-	if err != nil || len(rest) > 0 {
-		return fmt.Sprintf("<undecodable name %x>", der)
-	}
-	var n pkix.Name
-	n.FillFromRDNSequence(&rdn)
-	return n.String()
-}
-
-// guessProtocol names the protocol of a stream that is not TLS, from its first bytes.
-func guessProtocol(b []byte) string {
-	s := string(b)
-	switch {
-	case strings.HasPrefix(s, "HTTP/"), strings.HasPrefix(s, "<!DOCTYPE"), strings.HasPrefix(strings.ToLower(s), "<html"):
-		return "HTTP"
-	case httpRequest(s):
-		return "HTTP"
-	case strings.HasPrefix(s, "PRI * HTTP/2"):
-		return "HTTP/2"
-	case strings.HasPrefix(s, "SSH-"):
-		return "SSH"
-	case strings.HasPrefix(s, "220"):
-		if strings.Contains(strings.ToUpper(s), "FTP") {
-			return "FTP"
-		}
-		return "SMTP"
-	case strings.HasPrefix(s, "+OK"):
-		return "POP3"
-	case strings.HasPrefix(s, "* OK"):
-		return "IMAP"
-	case len(b) >= 2 && b[0]&0x80 != 0:
-		return "SSLv2"
-	}
-	return "unknown"
-}
-
 func httpRequest(s string) bool {
 	for _, m := range []string{"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT "} {
 		if strings.HasPrefix(s, m) {
@@ -109,28 +68,6 @@ func httpRequest(s string) bool {
 		}
 	}
 	return false
-}
-
-// printable renders bytes for a report: printable ASCII as is, the rest escaped.
-func printable(b []byte) string {
-	var sb strings.Builder
-	for _, c := range b {
-		switch {
-		case c == '\r':
-			sb.WriteString(`\r`)
-		case c == '\n':
-			sb.WriteString(`\n`)
-		case c == '\t':
-			sb.WriteString(`\t`)
-		case c == '\\':
-			sb.WriteString(`\\`)
-		case c >= 0x20 && c < 0x7f:
-			sb.WriteByte(c)
-		default:
-			fmt.Fprintf(&sb, `\x%02x`, c)
-		}
-	}
-	return sb.String()
 }
 
 // httpLine returns the first line of b when b starts an HTTP/1 request or response.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tlsgate/tlsgate/pki"
 	"github.com/tlsgate/tlsgate/tlsdiag"
+	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
 )
 
 // Bounds on fetching missing issuers from caIssuers URLs.
@@ -254,7 +255,7 @@ func parseAIABody(b []byte) ([]*x509.Certificate, error) {
 	}
 	certs, err := parsePKCS7Certs(b)
 	if err != nil {
-		return nil, fmt.Errorf("not a certificate: neither a DER or PEM certificate nor a certs-only PKCS#7 message (%d bytes starting \"%s\")", len(b), printable(b[:min(len(b), 16)]))
+		return nil, fmt.Errorf("not a certificate: neither a DER or PEM certificate nor a certs-only PKCS#7 message (%d bytes starting \"%s\")", len(b), tlswire.Printable(b[:min(len(b), 16)]))
 	}
 	return certs, nil
 }

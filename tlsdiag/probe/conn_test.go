@@ -101,29 +101,6 @@ func TestDialInjected(t *testing.T) {
 	}
 }
 
-func TestGuessProtocol(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ reply, want string }{
-		{"HTTP/1.1 400 Bad Request\r\n", "HTTP"},
-		{"<html><body>400</body></html>", "HTTP"},
-		{"SSH-2.0-OpenSSH_9.6\r\n", "SSH"},
-		{"220 mail.example.com ESMTP Postfix\r\n", "SMTP"},
-		{"220 (vsFTPd 3.0.5)\r\n", "FTP"},
-		{"220 ProFTPD Server ready.\r\n", "FTP"},
-		{"+OK Dovecot ready.\r\n", "POP3"},
-		{"* OK [CAPABILITY IMAP4rev1] ready\r\n", "IMAP"},
-		{"\x00\x01\x02", "unknown"},
-	}
-	for _, tt := range tests {
-		if got := guessProtocol([]byte(tt.reply)); got != tt.want {
-			t.Errorf("guessProtocol(%q) = %q; want %q", tt.reply, got, tt.want)
-		}
-	}
-	if got, want := printable([]byte("A\r\n\x00\\")), `A\r\n\x00\\`; got != want {
-		t.Errorf("printable = %q; want %q", got, want)
-	}
-}
-
 func TestRecordStream(t *testing.T) {
 	t.Parallel()
 	var msgs [][]byte

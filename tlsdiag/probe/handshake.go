@@ -289,7 +289,7 @@ func (h *handshaker) record(tap *tapConn, err error, deadline time.Time) {
 		if len(first) < firstBytesLen {
 			first = readMore(tap, deadline)
 		}
-		a.NotTLS = &tlsdiag.NotTLS{FirstBytes: printable(first), Guess: guessProtocol(first)}
+		a.NotTLS = &tlsdiag.NotTLS{FirstBytes: tlswire.Printable(first), Guess: tlswire.GuessProtocol(first)}
 	}
 	if isTimeout(err) {
 		a.TimedOut = true
@@ -400,7 +400,7 @@ func (h *handshaker) getClientCertificate(cri *tls.CertificateRequestInfo) (*tls
 func certRequestFacts(cas [][]byte, schemes []uint16) *tlsdiag.CertRequest {
 	cr := &tlsdiag.CertRequest{AcceptableCAs: []string{}}
 	for _, ca := range cas {
-		cr.AcceptableCAs = append(cr.AcceptableCAs, distinguishedName(ca))
+		cr.AcceptableCAs = append(cr.AcceptableCAs, pki.DistinguishedName(ca))
 		cr.RawAcceptableCAs = append(cr.RawAcceptableCAs, slices.Clone(ca))
 	}
 	for _, s := range schemes {
