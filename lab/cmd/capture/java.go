@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	_ "embed"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -14,14 +13,9 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/lab"
+	"github.com/tlsgate/tlsgate/lab/javaclient"
 	"software.sslmate.com/src/go-pkcs12"
 )
-
-// javaSource is the Java client (HttpsURLConnection with the JVM's default SSLContext),
-// the same as lab/cmd/record's.
-//
-//go:embed java/TLSClient.java
-var javaSource []byte
 
 // javaStorePass is the password of the Java stores written for the Java client.
 const javaStorePass = "changeit"
@@ -40,7 +34,7 @@ func compileJava(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(bin, 0o700); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(bin, "TLSClient.java"), javaSource, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(bin, "TLSClient.java"), javaclient.Source, 0o600); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)

@@ -156,7 +156,7 @@ server had already closed after its alert (Broken pipe, connection reset), the m
 note says so: which of the two a client sees depends on timing.
 
 The clients: curl and openssl s_client/verify as installed; the Java client
-(lab/cmd/record/java/TLSClient.java, HttpsURLConnection, compiled with javac at record
+(lab/javaclient/TLSClient.java, HttpsURLConnection, compiled with javac at record
 time; JKS truststore written with keytool, PKCS#12 keystore); the Go client
 (lab/cmd/record/goclient, net/http); lab/cmd/record/scripts/client.js (Node.js https.get)
 and client.py (Python's ssl module, and urllib.request); nginx as a reverse proxy with

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/lab"
+	"github.com/tlsgate/tlsgate/lab/javaclient"
 	"github.com/tlsgate/tlsgate/tlsdiag/catalog"
 )
 
 // The clients' sources, written to the temporary directory and built there at record time.
 //
-//go:embed java/TLSClient.java goclient/main.go scripts/client.js scripts/client.py
+//go:embed goclient/main.go scripts/client.js scripts/client.py
 var sources embed.FS
 
 // recorder runs the clients and keeps what they printed until write.
@@ -77,7 +78,10 @@ func newRecorder(ctx context.Context, out string, systems map[string]bool, paths
 	if err := os.MkdirAll(rec.bin, 0o700); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{"java/TLSClient.java", "scripts/client.js", "scripts/client.py"} {
+	if err := writeFile(rec.bin, "TLSClient.java", javaclient.Source); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"scripts/client.js", "scripts/client.py"} {
 		b, _ := sources.ReadFile(name)
 		if err := writeFile(rec.bin, filepath.Base(name), b); err != nil {
 			return nil, err
