@@ -8,4 +8,8 @@ require (
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
-require golang.org/x/sys v0.49.0 // indirect
+require (
+	go.etcd.io/bbolt v1.5.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)

@@ -273,30 +273,11 @@ func LoadKeystore(path, password, alias string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	format := DetectFormat(data)
-	b := &Bundle{Format: format, Path: path}
-	switch format {
-	case FormatPKCS12:
-		var st *p12Store
-		if st, err = readPKCS12(data, password, alias, true); err == nil {
-			b.Chain, b.Key, b.Alias = st.chain, st.key, st.alias
-		}
-	case FormatJKS:
-		b.Chain, b.Key, b.Alias, err = jksKeyEntry(data, password, alias)
-	case FormatPEM:
-		if _, kerr := parsePrivateKey(data, password, nil); errors.Is(kerr, ErrNoKey) {
-			err = fmt.Errorf("%w: a PEM file without a key is not a keystore", ErrNoKey)
-			break
-		}
-		return LoadKeyPair(path, path, password)
-	case FormatDER:
-		err = fmt.Errorf("%w: a DER certificate is not a keystore", ErrNoKey)
-	default:
-		err = ErrUnknownFormat
-	}
+	b, err := ParseKeystore(data, password, alias)
 	if err != nil {
-		return nil, &LoadError{Path: path, Format: format, Err: err}
+		return nil, &LoadError{Path: path, Format: DetectFormat(data), Err: err}
 	}
+	b.Path = path
 	return b, nil
 }
 
