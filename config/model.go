@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Document is the declarative file: everything tlsgate serves.
@@ -194,3 +196,87 @@ func (b *Bool) UnmarshalJSON(data []byte) error {
 }
 
 var _ json.Marshaler = Bool(false)
+
+// UnmarshalYAML reads true or false, bare or quoted ("true", any case), as a YAML file
+// written from Edge's JSON may hold either.
+func (b *Bool) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want true or false", n.Line)
+	}
+	switch strings.ToLower(strings.TrimSpace(n.Value)) {
+	case "true":
+		*b = true
+	case "false", "":
+		*b = false
+	default:
+		return fmt.Errorf("line %d: want true or false, got %q", n.Line, n.Value)
+	}
+	return nil
+}
+
+// Organization returns the organization named name, or nil.
+func (d *Document) Organization(name string) *Organization {
+	return find(d.Organizations, func(o *Organization) bool { return o.Name == name })
+}
+
+// Environment returns the environment named name, or nil.
+func (o *Organization) Environment(name string) *Environment {
+	return find(o.Environments, func(e *Environment) bool { return e.Name == name })
+}
+
+// Keystore returns the keystore named name (not a reference), or nil.
+func (e *Environment) Keystore(name string) *Keystore {
+	return find(e.Keystores, func(k *Keystore) bool { return k.Name == name })
+}
+
+// Reference returns the reference named name (without "ref://"), or nil.
+func (e *Environment) Reference(name string) *Reference {
+	return find(e.References, func(r *Reference) bool { return r.Name == name })
+}
+
+// VirtualHost returns the virtual host named name, or nil.
+func (e *Environment) VirtualHost(name string) *VirtualHost {
+	return find(e.VirtualHosts, func(v *VirtualHost) bool { return v.Name == name })
+}
+
+// TargetServer returns the target server named name, or nil.
+func (e *Environment) TargetServer(name string) *TargetServer {
+	return find(e.TargetServers, func(t *TargetServer) bool { return t.Name == name })
+}
+
+// Proxy returns the proxy named name, or nil.
+func (e *Environment) Proxy(name string) *Proxy {
+	return find(e.Proxies, func(p *Proxy) bool { return p.Name == name })
+}
+
+// Alias returns the alias named name, or nil.
+func (k *Keystore) Alias(name string) *Alias {
+	return find(k.Aliases, func(a *Alias) bool { return a.Name == name })
+}
+
+// DefaultCertName is the certificate name Edge gives an alias: "<alias>-cert" when the
+// alias holds a key, the alias name for a certificate only.
+func DefaultCertName(a *Alias) string {
+	if a.HasKey() {
+		return a.Name + "-cert"
+	}
+	return a.Name
+}
+
+// EffectiveCertName is CertName, or DefaultCertName when CertName is empty.
+func (a *Alias) EffectiveCertName() string {
+	if a.CertName != "" {
+		return a.CertName
+	}
+	return DefaultCertName(a)
+}
+
+// find returns a pointer to the first element of s that match accepts, or nil.
+func find[T any](s []T, match func(*T) bool) *T {
+	for i := range s {
+		if match(&s[i]) {
+			return &s[i]
+		}
+	}
+	return nil
+}
