@@ -1,6 +1,9 @@
 package config
 
 import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"testing"
 	"time"
 
@@ -75,4 +78,36 @@ func (f *fixture) env() Environment {
 // doc wraps environments in a document of organization "myorg".
 func doc(envs ...Environment) *Document {
 	return &Document{Organizations: []Organization{{Name: "myorg", Environments: envs}}}
+}
+
+// serverOptions mint a certificate like the fixture's server certificate.
+func (f *fixture) serverOptions() pkitest.Options {
+	return pkitest.Options{CommonName: "api.example.com", DNSNames: []string{"api.example.com"}}
+}
+
+// keyForms returns the forms a private key given in PEM could leak in: the PEM, its
+// DER, its PKCS#8 DER and every line of base64 of the PEM.
+func keyForms(t *testing.T, keyPEM []byte) [][]byte {
+	t.Helper()
+	out := [][]byte{keyPEM}
+	b, _ := pem.Decode(keyPEM)
+	if b == nil {
+		t.Fatal("not PEM")
+	}
+	out = append(out, b.Bytes)
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, der)
+	for _, line := range bytes.Split(keyPEM, []byte("\n")) {
+		if len(line) > 16 && !bytes.HasPrefix(line, []byte("-----")) {
+			out = append(out, line)
+		}
+	}
+	return out
 }

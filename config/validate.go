@@ -66,6 +66,13 @@ func (d *Document) Validate(now time.Time) error {
 }
 
 func (d *Document) problems(now time.Time) []Problem {
+	return d.walk(func(_, _ int, e *Environment) []Problem { return e.Problems(now) })
+}
+
+// walk checks the names of d's organizations and environments, adds the problems
+// envProblems finds in each environment (organization i, environment j) with the path
+// of the environment before theirs, and the listeners claimed by two environments.
+func (d *Document) walk(envProblems func(i, j int, e *Environment) []Problem) []Problem {
 	var out []Problem
 	orgs := map[string]int{}
 	for i := range d.Organizations {
@@ -91,7 +98,7 @@ func (d *Document) problems(now time.Time) []Problem {
 			} else {
 				envs[e.Name] = j
 			}
-			for _, p := range e.Problems(now) {
+			for _, p := range envProblems(i, j, e) {
 				p.Path = ep + "." + p.Path
 				out = append(out, p)
 			}
