@@ -38,6 +38,9 @@ func commands() []command {
 		{"pcap", "read a tcpdump capture and explain every TLS handshake in it", runPcap},
 		{"explain", "map an error message from Java, OpenSSL, curl, Go, Node, Python, nginx, Envoy, Apigee or a browser to its candidate causes", runExplain},
 		{"cert", "inspect certificates and keystores, verify a chain against a truststore", runCert},
+		{"serve", "run the management API (Edge v1 routes) on embedded defaults", runServe},
+		{"apply", "apply a declarative YAML file of keystores, references, virtual hosts, targets and proxies", runApply},
+		{"export", "write everything tlsgate holds as the declarative YAML file (keys left out)", runExport},
 		{"lab", "run every diagnosable failure on loopback and show the doctor's verdicts", runLab},
 		{"version", "print the version", runVersion},
 	}

@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tlsgate/tlsgate/config"
+	"github.com/tlsgate/tlsgate/masterkey"
+	"github.com/tlsgate/tlsgate/mgmt"
+	"github.com/tlsgate/tlsgate/store/boltstore"
+)
+
+const serveHelp = `
+Start the management API (Apigee Edge's v1 routes) on embedded defaults: the state lives in
+a bolt store under --data, private keys are sealed under a master key kept beside it
+(DIR/master.key, mode 0600, created at first start) or given in TLSGATE_MASTER_KEY
+(base64 of 32 bytes). At first start an admin token is printed once; set
+TLSGATE_ADMIN_TOKEN to choose it. Requests need "Authorization: Bearer TOKEN" (or Basic
+with the token as password).
+
+Files under --data: tlsgate.db (the store), master.key, mgmt.log (one JSON line per
+request and change; never a key, password or token).
+
+Examples:
+  tlsgate serve
+  TLSGATE_ADMIN_TOKEN=$(openssl rand -hex 24) tlsgate serve --data /var/lib/tlsgate --admin 127.0.0.1:9000
+  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9000/v1/organizations`
+
+type serveOptions struct {
+	data, admin, config string
+	prune               bool
+}
+
+func runServe(ctx context.Context, e *env, args []string) int {
+	var o serveOptions
+	fs := newFlags(e, "serve", "serve [flags]", serveHelp)
+	fs.StringVar(&o.data, "data", "./tlsgate-data", "state `DIR`: the bolt store, the master key, logs")
+	fs.StringVar(&o.admin, "admin", "127.0.0.1:9000", "management API `ADDR`ess (host:port)")
+	fs.StringVar(&o.config, "config", "", "apply this declarative YAML `FILE` at start")
+	fs.BoolVar(&o.prune, "prune", false, "with --config: delete objects of the file's environments that the file does not name")
+	if code, done := parseFlags(fs, e, args); done {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return fail(e, ExitUsage, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0)), "see tlsgate serve --help")
+	}
+	if _, _, err := net.SplitHostPort(o.admin); err != nil {
+		return fail(e, ExitUsage, fmt.Errorf("serve: --admin %q: %w", o.admin, err), "give HOST:PORT, e.g. 127.0.0.1:9000")
+	}
+	st, err := openState(o.data)
+	if err != nil {
+		return fail(e, ExitUsage, err, st.hint)
+	}
+	defer st.close()
+
+	api, err := mgmt.New(mgmt.Options{Store: st.store, Sealer: st.key, Logger: st.log, Version: Version})
+	if err != nil {
+		return fail(e, ExitUsage, err, "")
+	}
+	token, created, err := mgmt.Bootstrap(ctx, st.store, os.Getenv(mgmt.AdminTokenEnv), time.Now())
+	if err != nil {
+		return fail(e, ExitUsage, fmt.Errorf("serve: %w", err), "")
+	}
+	if o.config != "" {
+		doc, err := readDocument(o.config)
+		if err != nil {
+			return fail(e, ExitUsage, err, "see docs/config.md for the file's shape")
+		}
+		rev, plan, err := api.ApplyDocument(ctx, doc, "serve --config", o.prune)
+		if err != nil {
+			return fail(e, ExitUsage, fmt.Errorf("serve: applying %s: %w", o.config, err), "fix the file, or check it with: tlsgate apply --dry-run -f FILE")
+		}
+		fmt.Fprintf(e.stdout, "applied %s: %s (store revision %d)\n", o.config, plan.Summary(), rev)
+	}
+
+	ln, err := net.Listen("tcp", o.admin)
+	if err != nil {
+		return fail(e, ExitUsage, fmt.Errorf("serve: %w", err), "another process may hold the address; choose one with --admin")
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(st.log.Handler(), slog.LevelWarn),
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(e.stdout, "management API: %s (Edge v1 routes, e.g. %s/v1/organizations)\n", url, url)
+	fmt.Fprintf(e.stdout, "data directory: %s (%s)\n", st.dir, keySourceText(st.keySource))
+	switch {
+	case created && os.Getenv(mgmt.AdminTokenEnv) != "":
+		fmt.Fprintf(e.stdout, "admin token: the one given in %s\n", mgmt.AdminTokenEnv)
+	case created:
+		fmt.Fprintf(e.stdout, "admin token (shown once, keep it): %s\n", token)
+	default:
+		fmt.Fprintln(e.stdout, "admin token: created at first start (not shown again)")
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fail(e, ExitUsage, fmt.Errorf("serve: %w", err), "")
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(e.stderr, "shutting down: draining requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fail(e, ExitUsage, fmt.Errorf("serve: shutdown: %w", err), "")
+	}
+	return ExitOK
+}
+
+// state is what serve (and offline apply/export) open under a data directory.
+type state struct {
+	dir       string
+	store     *boltstore.Store
+	key       *masterkey.Key
+	keySource masterkey.Source
+	log       *slog.Logger
+	logFile   *os.File
+	hint      string
+}
+
+func (s *state) close() {
+	if s.store != nil {
+		s.store.Close()
+	}
+	if s.logFile != nil {
+		s.logFile.Close()
+	}
+}
+
+// openState creates the data directory (mode 0700) if needed and opens the master key,
+// the store and the log under it. On error the returned state carries a hint.
+func openState(dir string) (*state, error) {
+	st := &state{dir: dir}
+	if abs, err := filepath.Abs(dir); err == nil {
+		st.dir = abs
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		st.hint = "choose a writable directory with --data"
+		return st, fmt.Errorf("data directory: %w", err)
+	}
+	key, src, err := masterkey.Load(filepath.Join(dir, "master.key"), os.Getenv(masterkey.EnvVar))
+	if err != nil {
+		st.hint = "the master key seals every private key; restore the file or set " + masterkey.EnvVar
+		return st, err
+	}
+	st.key, st.keySource = key, src
+	f, err := os.OpenFile(filepath.Join(dir, "mgmt.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		st.hint = "choose a writable directory with --data"
+		return st, fmt.Errorf("log: %w", err)
+	}
+	st.logFile = f
+	st.log = slog.New(slog.NewJSONHandler(f, nil))
+	db, err := boltstore.Open(filepath.Join(dir, "tlsgate.db"), boltstore.Options{Timeout: 2 * time.Second, Logger: st.log})
+	if err != nil {
+		st.close()
+		st.hint = "is 'tlsgate serve' already running on this data directory? Stop it, or talk to it with --admin"
+		return st, err
+	}
+	st.store = db
+	return st, nil
+}
+
+// readDocument reads a declarative YAML file, certificate and key files included.
+func readDocument(path string) (*config.Document, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return config.ParseYAML(data, path)
+}
+
+func keySourceText(s masterkey.Source) string {
+	switch s {
+	case masterkey.FromEnv:
+		return "master key from " + masterkey.EnvVar
+	case masterkey.FromCreated:
+		return "master key created in master.key, mode 0600: back it up, the private keys cannot be opened without it"
+	}
+	return "master key from master.key"
+}
