@@ -41,6 +41,7 @@ func commands() []command {
 		{"serve", "run the management API (Edge v1 routes) on embedded defaults", runServe},
 		{"apply", "apply a declarative YAML file of keystores, references, virtual hosts, targets and proxies", runApply},
 		{"export", "write everything tlsgate holds as the declarative YAML file (keys left out)", runExport},
+		{"import", "turn Edge XML (virtual hosts, target servers, proxy bundles) into the declarative YAML file", runImport},
 		{"lab", "run every diagnosable failure on loopback and show the doctor's verdicts", runLab},
 		{"version", "print the version", runVersion},
 	}
