@@ -440,3 +440,36 @@ func TestConcurrentAliasUploads(t *testing.T) {
 		t.Errorf("%d aliases after %d concurrent uploads: %q", len(got), n, got)
 	}
 }
+
+// TestAliasJKS uploads a JKS keystore written by keytool with format=pkcs12: tlsgate reads
+// it too (Edge takes PKCS#12 only).
+func TestAliasJKS(t *testing.T) {
+	a := newTestAPI(t)
+	a.createKeystore("ks")
+	root := pkitest.NewRoot("JKS Root")
+	leaf := root.Issue(pkitest.Options{CommonName: "jks.test", Key: pkitest.RSA2048})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ks.p12"), opensslPKCS12(t, leaf, []*x509.Certificate{root.Cert}, "changeit"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("keytool", "-importkeystore", "-noprompt", "-srckeystore", "ks.p12", "-srcstoretype", "PKCS12",
+		"-srcstorepass", "changeit", "-destkeystore", "ks.jks", "-deststoretype", "JKS", "-deststorepass", "changeit")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("keytool: %v\n%s", err, out)
+	}
+	jks, err := os.ReadFile(filepath.Join(dir, "ks.jks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := a.postForm("POST", a.envPath("/keystores/ks/aliases?alias=j&format=pkcs12"), fileField("file", jks), valueField("password", "wrong"))
+	wantError(t, status, body, http.StatusBadRequest, CodeWrongPassword)
+	status, body = a.postForm("POST", a.envPath("/keystores/ks/aliases?alias=j&format=pkcs12"), fileField("file", jks), valueField("password", "changeit"))
+	if status != http.StatusCreated {
+		t.Fatalf("JKS upload: %d %s", status, body)
+	}
+	wantCertInfo(t, decode[aliasView](t, body).CertsInfo, "j-cert", leaf.Cert, root.Cert)
+	if !pki.KeyMatches(leaf.Cert, a.sealedKey("ks", "j")) {
+		t.Error("the sealed key is not the leaf's")
+	}
+}
