@@ -103,17 +103,21 @@ type Store interface {
 	List(ctx context.Context, prefix string) ([]KV, int64, error)
 	// Txn checks every condition and, if all hold, applies every op atomically as one new
 	// revision, which it returns; a failed condition returns ErrConflict and writes
-	// nothing. A transaction without ops writes nothing and returns the current revision.
-	// When Txn returns without error the change is durable (it survives a crash).
+	// nothing. A key may appear in at most one op. A transaction whose ops change nothing
+	// (no ops, or only deletes of absent keys) writes nothing and returns the current
+	// revision; its conditions are checked all the same. When Txn returns without error
+	// the change is durable (it survives a crash).
 	Txn(ctx context.Context, conds []Cond, ops []Op) (int64, error)
 	// Revision returns the current revision: 0 for an empty store, then one more per
 	// transaction that wrote something.
 	Revision(ctx context.Context) (int64, error)
 	// Watch sends, in revision order, every event under prefix from revision from (0: from
-	// the next revision) until ctx ends or the store closes, then closes the channel.
-	// Asking for a revision older than the history kept returns ErrCompacted. A watcher
-	// that does not keep up is not allowed to block writers: it is ended (its channel
-	// closed) and must watch again from the revision after the last event it saw.
+	// the next revision) until ctx ends or the store closes, then closes the channel. The
+	// events of one revision come in the order of its ops. Asking for a revision older
+	// than the history kept returns ErrCompacted. A watcher that does not keep up is not
+	// allowed to block writers: it may be ended (its channel closed, always between two
+	// revisions) and must watch again from the revision after the last event it saw, or,
+	// if that returns ErrCompacted, List again.
 	Watch(ctx context.Context, prefix string, from int64) (<-chan Event, error)
 	// Close releases the store; pending watches end.
 	Close() error
