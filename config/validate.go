@@ -261,6 +261,9 @@ func (c *checker) keystore(i int, ks *Keystore) {
 	}
 }
 
+// MaxChainLength bounds the certificates of one alias's chain, as uploads are bounded.
+const MaxChainLength = 10
+
 // alias checks an alias's chain (PEM, in order, valid at c.now) and its clear key.
 func (c *checker) alias(obj ObjectRef, path string, a *Alias) {
 	if a.Cert == "" {
@@ -278,6 +281,10 @@ func (c *checker) alias(obj ObjectRef, path string, a *Alias) {
 	certs, err := pki.ParseCertificates([]byte(a.Cert))
 	if err != nil {
 		c.add(obj, path+".cert", "reading the certificate chain: %v", err)
+		return
+	}
+	if len(certs) > MaxChainLength {
+		c.add(obj, path+".cert", "the chain holds %d certificates; at most %d are accepted (leaf, intermediates, root)", len(certs), MaxChainLength)
 		return
 	}
 	for _, msg := range chainOrder(certs) {
