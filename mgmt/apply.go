@@ -91,13 +91,59 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// getStatus serves GET /tlsgate/v1/status: the version and the store revision.
+// getStatus serves GET /tlsgate/v1/status: the version, the store revision, and, with a
+// gateway in the process, the revision it serves (behind the store's for more than a few
+// seconds: inbound.truststore.stale), what it could not serve, and its counters.
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	rev, err := s.store.Revision(r.Context())
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"version": s.ver, "revision": rev})
+	out := map[string]any{"version": s.ver, "revision": rev}
+	if s.rt != nil {
+		gw := map[string]any{"revision": s.rt.Revision(), "counters": s.rt.Counters(), "problems": nonNil(s.rt.Problems())}
+		if s.rt.Revision() < rev {
+			gw["behind"] = rev - s.rt.Revision()
+		}
+		out["gateway"] = gw
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// getFinding serves GET /tlsgate/v1/findings/{messageid}: the full finding of a failed
+// request (cause, evidence, fix), by the message ID its response carried.
+func (s *Server) getFinding(w http.ResponseWriter, r *http.Request) error {
+	if s.found == nil {
+		return notFound(CodeNotFound, "no gateway runs in this process")
+	}
+	f, ok := s.found.Get(r.PathValue("id"))
+	if !ok {
+		return notFound(CodeNotFound, "no finding for message ID %s (only the latest findings are kept)", r.PathValue("id"))
+	}
+	return writeJSON(w, http.StatusOK, f)
+}
+
+// listFindings serves GET /tlsgate/v1/findings[?limit=N]: the latest findings, newest first.
+func (s *Server) listFindings(w http.ResponseWriter, r *http.Request) error {
+	if s.found == nil {
+		return writeJSON(w, http.StatusOK, []any{})
+	}
+	n := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if k, err := strconv.Atoi(v); err == nil && k > 0 && k <= 10000 {
+			n = k
+		} else {
+			return badRequest("query parameter limit: want 1 to 10000, got %q", v)
+		}
+	}
+	return writeJSON(w, http.StatusOK, s.found.Recent(n))
 }
 
 func boolQuery(r *http.Request, name string) (bool, error) {

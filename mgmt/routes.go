@@ -9,6 +9,8 @@ import (
 func (s *Server) routes() {
 	s.mux.Handle("GET /tlsgate/v1/audit", s.wrap(s.getAudit))
 	s.mux.Handle("GET /tlsgate/v1/status", s.wrap(s.getStatus))
+	s.mux.Handle("GET /tlsgate/v1/findings", s.wrap(s.listFindings))
+	s.mux.Handle("GET /tlsgate/v1/findings/{id}", s.wrap(s.getFinding))
 
 	s.orgRoute("GET", "", s.listOrgs)
 	s.orgRoute("POST", "", s.createOrg)

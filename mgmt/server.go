@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/config"
+	"github.com/tlsgate/tlsgate/observe"
 	"github.com/tlsgate/tlsgate/store"
 )
 
@@ -35,6 +36,19 @@ type Options struct {
 	Now    func() time.Time
 	// Version is reported by GET /tlsgate/v1/status.
 	Version string
+	// Findings, when set, serves GET /tlsgate/v1/findings[/{messageid}]: the gateway's
+	// findings of failed requests.
+	Findings *observe.Findings
+	// Runtime, when set, is the gateway whose served revision and counters
+	// GET /tlsgate/v1/status reports.
+	Runtime Runtime
+}
+
+// Runtime is what the management API reports of a gateway running in the same process.
+type Runtime interface {
+	Revision() int64
+	Counters() map[string]int64
+	Problems() []string
 }
 
 // Server is the management API. Create it with New; serve Handler().
@@ -45,6 +59,8 @@ type Server struct {
 	now    func() time.Time
 	mux    *http.ServeMux
 	ver    string
+	found  *observe.Findings
+	rt     Runtime
 }
 
 // New returns a Server over o.Store.
@@ -52,7 +68,7 @@ func New(o Options) (*Server, error) {
 	if o.Store == nil || o.Sealer == nil {
 		return nil, errors.New("mgmt: a store and a sealer are required")
 	}
-	s := &Server{store: o.Store, sealer: o.Sealer, log: o.Logger, now: o.Now, mux: http.NewServeMux(), ver: o.Version}
+	s := &Server{store: o.Store, sealer: o.Sealer, log: o.Logger, now: o.Now, mux: http.NewServeMux(), ver: o.Version, found: o.Findings, rt: o.Runtime}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
