@@ -13,13 +13,18 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/config"
+	"github.com/tlsgate/tlsgate/gateway"
 	"github.com/tlsgate/tlsgate/masterkey"
 	"github.com/tlsgate/tlsgate/mgmt"
+	"github.com/tlsgate/tlsgate/observe"
 	"github.com/tlsgate/tlsgate/store/boltstore"
 )
 
 const serveHelp = `
-Start the management API (Apigee Edge's v1 routes) on embedded defaults: the state lives in
+Start the gateway and the management API (Apigee Edge's v1 routes) on embedded defaults.
+The gateway opens one port per virtual host port of the configuration (on --listen-host),
+routes by base path to API proxies and their targets, and answers every failed handshake
+with its cause; it reloads within a second of any change. The state lives in
 a bolt store under --data, private keys are sealed under a master key kept beside it
 (DIR/master.key, mode 0600, created at first start) or given in TLSGATE_MASTER_KEY
 (base64 of 32 bytes). At first start an admin token is printed once; set
@@ -27,7 +32,9 @@ TLSGATE_ADMIN_TOKEN to choose it. Requests need "Authorization: Bearer TOKEN" (o
 with the token as password).
 
 Files under --data: tlsgate.db (the store), master.key, mgmt.log (one JSON line per
-request and change; never a key, password or token).
+management request and change; never a key, password or token), access.log (one JSON line
+per gateway request: message ID, proxy, target, status, fault code and source, cause, TLS
+of both legs, durations), gateway.log (handshake failures, reloads).
 
 Examples:
   tlsgate serve
@@ -36,7 +43,8 @@ Examples:
 
 type serveOptions struct {
 	data, admin, config string
-	prune               bool
+	listenHost          string
+	prune, noGateway    bool
 }
 
 func runServe(ctx context.Context, e *env, args []string) int {
@@ -46,6 +54,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&o.admin, "admin", "127.0.0.1:9000", "management API `ADDR`ess (host:port)")
 	fs.StringVar(&o.config, "config", "", "apply this declarative YAML `FILE` at start")
 	fs.BoolVar(&o.prune, "prune", false, "with --config: delete objects of the file's environments that the file does not name")
+	fs.StringVar(&o.listenHost, "listen-host", "127.0.0.1", "the `HOST` virtual host ports are opened on (\"\" or 0.0.0.0 for every interface)")
+	fs.BoolVar(&o.noGateway, "no-gateway", false, "run the management API only")
 	if code, done := parseFlags(fs, e, args); done {
 		return code
 	}
@@ -61,7 +71,19 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	defer st.close()
 
-	api, err := mgmt.New(mgmt.Options{Store: st.store, Sealer: st.key, Logger: st.log, Version: Version})
+	var gw *gateway.Gateway
+	findings := observe.NewFindings(0)
+	if !o.noGateway {
+		gw, err = st.gateway(o.listenHost, findings)
+		if err != nil {
+			return fail(e, ExitUsage, err, "")
+		}
+	}
+	mo := mgmt.Options{Store: st.store, Sealer: st.key, Logger: st.log, Version: Version, Findings: findings}
+	if gw != nil {
+		mo.Runtime = gw
+	}
+	api, err := mgmt.New(mo)
 	if err != nil {
 		return fail(e, ExitUsage, err, "")
 	}
@@ -105,13 +127,34 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	default:
 		fmt.Fprintln(e.stdout, "admin token: created at first start (not shown again)")
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	gwDone := make(chan struct{})
+	if gw != nil {
+		go func() {
+			defer close(gwDone)
+			if err := gw.Run(ctx); err != nil {
+				errc <- fmt.Errorf("gateway: %w", err)
+			}
+		}()
+		select {
+		case <-gw.Ready():
+			fmt.Fprintf(e.stdout, "gateway: serving store revision %d on %s\n", gw.Revision(), hostOrAll(o.listenHost))
+			for _, p := range gw.Problems() {
+				fmt.Fprintf(e.stdout, "gateway: not served: %s\n", p)
+			}
+		case err := <-errc:
+			return fail(e, ExitUsage, fmt.Errorf("serve: %w", err), "")
+		}
+	} else {
+		close(gwDone)
+	}
 	select {
 	case err := <-errc:
 		return fail(e, ExitUsage, fmt.Errorf("serve: %w", err), "")
 	case <-ctx.Done():
 	}
+	<-gwDone
 	fmt.Fprintln(e.stderr, "shutting down: draining requests")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -119,6 +162,32 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, ExitUsage, fmt.Errorf("serve: shutdown: %w", err), "")
 	}
 	return ExitOK
+}
+
+func hostOrAll(h string) string {
+	if h == "" || h == "0.0.0.0" {
+		return "every interface"
+	}
+	return h
+}
+
+// gateway creates the gateway over the state, its logs under the data directory.
+func (s *state) gateway(listenHost string, findings *observe.Findings) (*gateway.Gateway, error) {
+	access, err := os.OpenFile(filepath.Join(s.dir, "access.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("access log: %w", err)
+	}
+	glog, err := os.OpenFile(filepath.Join(s.dir, "gateway.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		access.Close()
+		return nil, fmt.Errorf("gateway log: %w", err)
+	}
+	s.extra = append(s.extra, access, glog)
+	if listenHost == "0.0.0.0" {
+		listenHost = ""
+	}
+	return gateway.New(gateway.Options{Store: s.store, Sealer: s.key, ListenHost: listenHost, AccessLog: access,
+		Logger: slog.New(slog.NewJSONHandler(glog, nil)), Findings: findings})
 }
 
 // state is what serve (and offline apply/export) open under a data directory.
@@ -129,6 +198,7 @@ type state struct {
 	keySource masterkey.Source
 	log       *slog.Logger
 	logFile   *os.File
+	extra     []*os.File
 	hint      string
 }
 
@@ -138,6 +208,9 @@ func (s *state) close() {
 	}
 	if s.logFile != nil {
 		s.logFile.Close()
+	}
+	for _, f := range s.extra {
+		f.Close()
 	}
 }
 

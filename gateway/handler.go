@@ -1,0 +1,329 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tlsgate/tlsgate/gateway/inbound"
+	"github.com/tlsgate/tlsgate/gateway/outbound"
+	"github.com/tlsgate/tlsgate/observe"
+	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
+)
+
+// Response headers every answer carries.
+const (
+	HeaderMessageID   = "X-Tlsgate-Message-Id"
+	HeaderCause       = "X-Tlsgate-Cause"
+	HeaderFaultSource = "X-Tlsgate-Fault-Source"
+)
+
+// exchange is one request's record, filled as it goes and logged at the end.
+type exchange struct {
+	rec         observe.AccessRecord
+	start       time.Time
+	targetStart time.Time
+	route       *route
+	vh          *vhost
+	member      string
+}
+
+type exchangeKey struct{}
+
+// handler serves the requests of one port.
+func (g *Gateway) handler(port int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := g.now()
+		x := &exchange{start: now}
+		x.rec = observe.AccessRecord{Time: now, MessageID: observe.NewMessageID(now), Client: r.RemoteAddr,
+			Method: r.Method, Path: r.URL.Path, Proto: r.Proto}
+		if r.TLS != nil {
+			x.rec.ClientTLS = &observe.TLSLeg{Version: tlswire.VersionName(r.TLS.Version), Suite: tls.CipherSuiteName(r.TLS.CipherSuite), SNI: r.TLS.ServerName}
+		}
+		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+		cw.Header().Set(HeaderMessageID, x.rec.MessageID)
+		defer func() {
+			x.rec.Status = cw.status
+			x.rec.BytesSent = cw.n
+			x.rec.TotalMillis = ms(g.now().Sub(x.start))
+			g.counters.Inc("requests." + strconv.Itoa(cw.status))
+			if x.rec.FaultCode != "" {
+				g.counters.Inc("faults." + x.rec.FaultCode)
+			}
+			g.access.Write(&x.rec)
+		}()
+		g.serve(cw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)), port, x)
+	})
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, port int, x *exchange) {
+	snap := g.snap.Load()
+	pc := snap.ports[port]
+	if pc == nil {
+		g.fault(w, x, http.StatusNotFound, "messaging.adaptors.http.flow.ApplicationNotFound", "router", "", "Unable to identify proxy for host and url: "+r.URL.Path)
+		return
+	}
+	vh := g.pickVHost(pc, r)
+	if vh == nil {
+		g.fault(w, x, http.StatusNotFound, "messaging.adaptors.http.flow.ApplicationNotFound", "router", "", "Unable to identify a virtual host for host: "+hostOnly(r.Host))
+		return
+	}
+	x.vh = vh
+	x.rec.Org, x.rec.Env, x.rec.VirtualHost = vh.org, vh.env, vh.name
+	if vh.tls != nil && r.TLS != nil {
+		if v := inbound.CheckClient(r.TLS, vh.tls, g.now()); v != nil {
+			x.rec.FaultCode, x.rec.FaultSource, x.rec.Cause = v.Cause, "router", v.Cause
+			w.Header().Set(HeaderFaultSource, "router")
+			g.counters.Inc("inbound." + v.Cause)
+			g.findings.Put(&observe.Finding{MessageID: x.rec.MessageID, Time: x.start, Direction: "inbound", Org: vh.org, Env: vh.env,
+				VirtualHost: vh.name, Client: r.RemoteAddr, Cause: v.Cause, Title: v.Title, Detail: v.Detail})
+			inbound.WriteFault(w, r, v, x.rec.MessageID)
+			return
+		}
+	}
+	rt := vh.match(r.URL.Path)
+	if rt == nil {
+		g.fault(w, x, http.StatusNotFound, "messaging.adaptors.http.flow.ApplicationNotFound", "router", "",
+			"Unable to identify proxy for host: "+vh.name+" and url: "+r.URL.Path)
+		return
+	}
+	x.route = rt
+	x.rec.Proxy = rt.proxy
+	g.proxy(w, r, x)
+}
+
+// pickVHost finds the virtual host of a request: by SNI on TLS ports, else by Host.
+func (g *Gateway) pickVHost(pc *portConfig, r *http.Request) *vhost {
+	name := hostOnly(r.Host)
+	if r.TLS != nil && r.TLS.ServerName != "" {
+		name = r.TLS.ServerName
+	}
+	var def *vhost
+	for _, v := range pc.vhosts {
+		for _, a := range v.aliases {
+			if aliasMatches(a, name) {
+				return v
+			}
+		}
+		if def == nil {
+			def = v
+		}
+	}
+	if r.TLS != nil && r.TLS.ServerName == "" {
+		return def
+	}
+	if len(pc.vhosts) == 1 {
+		return def
+	}
+	return nil
+}
+
+func aliasMatches(alias, name string) bool {
+	alias, name = strings.ToLower(alias), strings.ToLower(strings.TrimSuffix(name, "."))
+	if rest, ok := strings.CutPrefix(alias, "*."); ok {
+		i := strings.IndexByte(name, '.')
+		return i > 0 && name[i+1:] == rest
+	}
+	return alias == name
+}
+
+func hostOnly(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
+}
+
+// match returns the route of the longest base path that prefixes path.
+func (v *vhost) match(path string) *route {
+	for _, rt := range v.routes {
+		if rt.basePath == "" || path == rt.basePath || strings.HasPrefix(path, rt.basePath+"/") {
+			return rt
+		}
+	}
+	return nil
+}
+
+// proxy forwards the request to the route's target, streaming both bodies.
+func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
+	t := x.route.target
+	var tr http.RoundTripper
+	host := ""
+	if t.pool != nil {
+		m, err := t.pool.Pick()
+		if err != nil {
+			g.fault(w, x, http.StatusServiceUnavailable, "messaging.adaptors.http.flow.NoActiveTargets", "target", "", "The Service is temporarily unavailable")
+			return
+		}
+		x.member = m.Name
+		x.rec.Target = m.Name
+		tr = poolRoundTripper{pool: t.pool, m: m}
+		host = m.Transport.Config().Address
+	} else {
+		x.rec.Target = t.name
+		tr = t.single
+		host = t.host
+	}
+	rest := strings.TrimPrefix(r.URL.Path, x.route.basePath)
+	rp := &httputil.ReverseProxy{
+		Transport: timedTransport{tr, x, g},
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL = &url.URL{Scheme: t.scheme, Host: host, Path: t.path + rest, RawQuery: r.URL.RawQuery}
+			pr.Out.Host = host
+			pr.SetXForwarded()
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.TLS != nil {
+				x.rec.TargetTLS = &observe.TLSLeg{Version: tlswire.VersionName(resp.TLS.Version), Suite: tls.CipherSuiteName(resp.TLS.CipherSuite), SNI: resp.TLS.ServerName}
+			}
+			return nil
+		},
+		ErrorHandler:  func(w http.ResponseWriter, r *http.Request, err error) { g.targetError(w, r, x, err) },
+		FlushInterval: -1,
+	}
+	rp.ServeHTTP(w, r)
+}
+
+// poolRoundTripper sends through a pool member and reports the outcome to the pool.
+type poolRoundTripper struct {
+	pool *outbound.Pool
+	m    *outbound.Member
+}
+
+func (p poolRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := p.m.Transport.RoundTrip(r)
+	p.pool.Done(p.m, err)
+	return resp, err
+}
+
+// timedTransport measures the time to the target's response headers.
+type timedTransport struct {
+	next http.RoundTripper
+	x    *exchange
+	g    *Gateway
+}
+
+func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := t.g.now()
+	resp, err := t.next.RoundTrip(r)
+	if err == nil {
+		t.x.rec.TargetMillis = ms(t.g.now().Sub(start))
+	}
+	return resp, err
+}
+
+// targetError answers a failure to reach the target as Edge does, with the cause.
+func (g *Gateway) targetError(w http.ResponseWriter, r *http.Request, x *exchange, err error) {
+	var oe *outbound.Error
+	if !errors.As(err, &oe) {
+		if r.Context().Err() != nil {
+			x.rec.FaultCode, x.rec.FaultSource = "client.disconnected", "proxy"
+			w.WriteHeader(499)
+			return
+		}
+		g.fault(w, x, http.StatusBadGateway, "messaging.adaptors.http.flow.BadGateway", "target", "", "Bad Gateway: "+err.Error())
+		return
+	}
+	id, title := oe.Cause()
+	f := &observe.Finding{MessageID: x.rec.MessageID, Time: x.start, Direction: "outbound", Org: x.route.org, Env: x.route.env,
+		Proxy: x.route.proxy, Target: x.rec.Target, Cause: id, Title: title, Report: oe.Report}
+	if oe.Report != nil {
+		for _, fd := range oe.Report.Findings {
+			if fd.ID == id {
+				f.Detail, f.Fix = fd.Detail, fd.Fix
+				break
+			}
+		}
+	}
+	switch oe.Kind {
+	case outbound.HandshakeFailed:
+		g.findings.Put(f)
+		g.counters.Inc("outbound." + id)
+		msg := "SSL Handshake failed"
+		if title != "" {
+			msg += ": " + title
+		}
+		g.fault(w, x, http.StatusServiceUnavailable, "messaging.adaptors.http.flow.SslHandshakeFailed", "target", id, msg)
+	case outbound.Timeout:
+		if id != "" {
+			g.findings.Put(f)
+		}
+		g.fault(w, x, http.StatusGatewayTimeout, "messaging.adaptors.http.flow.GatewayTimeout", "target", id, "Gateway Timeout")
+	default:
+		if id != "" {
+			g.findings.Put(f)
+		}
+		g.fault(w, x, http.StatusServiceUnavailable, "messaging.adaptors.http.flow.ServiceUnavailable", "target", id, "The Service is temporarily unavailable")
+	}
+}
+
+// fault writes Edge's fault JSON with the cause and the message ID.
+func (g *Gateway) fault(w http.ResponseWriter, x *exchange, status int, code, source, cause, faultstring string) {
+	x.rec.FaultCode, x.rec.FaultSource, x.rec.Cause = code, source, cause
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set(HeaderFaultSource, source)
+	if cause != "" {
+		h.Set(HeaderCause, cause)
+	}
+	w.WriteHeader(status)
+	writeFaultJSON(w, faultstring, code, cause, x.rec.MessageID)
+}
+
+// inboundFailure records a handshake that never became HTTP.
+func (g *Gateway) inboundFailure(port int, f inbound.Failure) {
+	g.counters.Inc("inbound." + orStr(f.Cause, "unclassified"))
+	id := observe.NewMessageID(f.Time)
+	g.findings.Put(&observe.Finding{MessageID: id, Time: f.Time, Direction: "inbound", VirtualHost: f.VirtualHost, Client: f.Client,
+		Cause: f.Cause, Title: f.Title, Detail: f.Detail})
+	g.log.Info("inbound handshake failed", "messageid", id, "port", port, "client", f.Client, "sni", f.ServerName,
+		"virtualhost", f.VirtualHost, "cause", f.Cause, "detail", f.Detail)
+}
+
+func orStr(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// countingWriter remembers the status and counts the bytes written.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+	wrote  bool
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if !c.wrote {
+		c.status, c.wrote = code, true
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	c.wrote = true
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// Flush lets streamed responses through.
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
