@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,7 +44,7 @@ Examples:
 
 type serveOptions struct {
 	data, admin, config string
-	listenHost          string
+	listenHost, pprof   string
 	prune, noGateway    bool
 }
 
@@ -56,6 +57,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.BoolVar(&o.prune, "prune", false, "with --config: delete objects of the file's environments that the file does not name")
 	fs.StringVar(&o.listenHost, "listen-host", "127.0.0.1", "the `HOST` virtual host ports are opened on (\"\" or 0.0.0.0 for every interface)")
 	fs.BoolVar(&o.noGateway, "no-gateway", false, "run the management API only")
+	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback `ADDR`, e.g. 127.0.0.1:6060")
 	if code, done := parseFlags(fs, e, args); done {
 		return code
 	}
@@ -103,6 +105,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "applied %s: %s (store revision %d)\n", o.config, plan.Summary(), rev)
 	}
 
+	if o.pprof != "" {
+		if err := startPprof(o.pprof); err != nil {
+			return fail(e, ExitUsage, fmt.Errorf("serve: --pprof: %w", err), "give a loopback HOST:PORT")
+		}
+	}
 	ln, err := net.Listen("tcp", o.admin)
 	if err != nil {
 		return fail(e, ExitUsage, fmt.Errorf("serve: %w", err), "another process may hold the address; choose one with --admin")
@@ -269,4 +276,26 @@ func keySourceText(s masterkey.Source) string {
 		return "master key created in master.key, mode 0600: back it up, the private keys cannot be opened without it"
 	}
 	return "master key from master.key"
+}
+
+// startPprof serves net/http/pprof on a loopback address only.
+func startPprof(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%s is not a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go http.Serve(ln, mux)
+	return nil
 }
