@@ -43,7 +43,7 @@ func (b *syncBuf) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newTestGW(t *testing.T, doc *config.Document) *testGW {
+func newTestGW(t *testing.T, doc *config.Document, opts ...func(*Options)) *testGW {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "gw.db"), boltstore.Options{})
 	if err != nil {
@@ -54,8 +54,8 @@ func newTestGW(t *testing.T, doc *config.Document) *testGW {
 	key, _ := masterkey.New(raw)
 	g := &testGW{t: t, st: st, key: key, access: &syncBuf{ch: make(chan []byte, 10000)}}
 	g.apply(doc)
-	gw, err := New(Options{Store: st, Sealer: key, ListenHost: "127.0.0.1", PortMap: func(int) int { return 0 },
-		AccessLog: g.access, HandshakeTimeout: 2 * time.Second, Dial: loopbackDial})
+	gw, err := newWith(Options{Store: st, Sealer: key, ListenHost: "127.0.0.1", PortMap: func(int) int { return 0 },
+		AccessLog: g.access, HandshakeTimeout: 2 * time.Second, Dial: loopbackDial}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +81,13 @@ func newTestGW(t *testing.T, doc *config.Document) *testGW {
 		t.Fatalf("configuration not served: %v", p)
 	}
 	return g
+}
+
+func newWith(o Options, opts ...func(*Options)) (*Gateway, error) {
+	for _, f := range opts {
+		f(&o)
+	}
+	return New(o)
 }
 
 // loopbackDial dials every host name on 127.0.0.1, as if DNS resolved the test's names

@@ -81,7 +81,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, port int, x *exc
 		if v := inbound.CheckClient(r.TLS, vh.tls, g.now()); v != nil {
 			x.rec.FaultCode, x.rec.FaultSource, x.rec.Cause = v.Cause, "router", v.Cause
 			w.Header().Set(HeaderFaultSource, "router")
-			g.counters.Inc("inbound." + v.Cause)
+			g.counters.Inc("failures." + v.Cause)
 			g.findings.Put(&observe.Finding{MessageID: x.rec.MessageID, Time: x.start, Direction: "inbound", Org: vh.org, Env: vh.env,
 				VirtualHost: vh.name, Client: r.RemoteAddr, Cause: v.Cause, Title: v.Title, Detail: v.Detail})
 			inbound.WriteFault(w, r, v, x.rec.MessageID)
@@ -245,7 +245,7 @@ func (g *Gateway) targetError(w http.ResponseWriter, r *http.Request, x *exchang
 	switch oe.Kind {
 	case outbound.HandshakeFailed:
 		g.findings.Put(f)
-		g.counters.Inc("outbound." + id)
+		g.counters.Inc("failures." + id)
 		msg := "SSL Handshake failed"
 		if title != "" {
 			msg += ": " + title
@@ -279,7 +279,7 @@ func (g *Gateway) fault(w http.ResponseWriter, x *exchange, status int, code, so
 
 // inboundFailure records a handshake that never became HTTP.
 func (g *Gateway) inboundFailure(port int, f inbound.Failure) {
-	g.counters.Inc("inbound." + orStr(f.Cause, "unclassified"))
+	g.counters.Inc("failures." + orStr(f.Cause, "inbound.unclassified"))
 	id := observe.NewMessageID(f.Time)
 	g.findings.Put(&observe.Finding{MessageID: id, Time: f.Time, Direction: "inbound", VirtualHost: f.VirtualHost, Client: f.Client,
 		Cause: f.Cause, Title: f.Title, Detail: f.Detail})
