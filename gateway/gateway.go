@@ -51,6 +51,9 @@ type Options struct {
 	MaxConns          int           // per port, 10000
 	// ShutdownTimeout bounds draining at stop (30 s).
 	ShutdownTimeout time.Duration
+	// HealthInterval is how often load balancers check members out of rotation
+	// (outbound.DefaultCheckInterval).
+	HealthInterval time.Duration
 }
 
 // Gateway serves the virtual hosts of the store's configuration.
@@ -72,6 +75,7 @@ type Gateway struct {
 	transports map[string]*outbound.Transport
 	ready      chan struct{}
 	readyOnce  sync.Once
+	stopPools  context.CancelFunc
 }
 
 // portListener is one open port and its server.
@@ -117,6 +121,28 @@ func (g *Gateway) Revision() int64 {
 		return s.revision
 	}
 	return 0
+}
+
+// TargetHealth is the state of one load balancer's members.
+type TargetHealth struct {
+	Org     string                  `json:"org"`
+	Env     string                  `json:"env"`
+	Proxy   string                  `json:"proxy"`
+	Members []outbound.MemberStatus `json:"members"`
+}
+
+// Health returns the members of every load balancer: in rotation or not, failures
+// counted, and the diagnosis of the last failure (cause ID and report).
+func (g *Gateway) Health() any {
+	s := g.snap.Load()
+	if s == nil {
+		return []TargetHealth{}
+	}
+	out := make([]TargetHealth, 0, len(s.pools))
+	for _, p := range s.pools {
+		out = append(out, TargetHealth{Org: p.org, Env: p.env, Proxy: p.proxy, Members: p.pool.Status()})
+	}
+	return out
 }
 
 // Ready is closed once the first configuration is served.
@@ -211,6 +237,14 @@ func (g *Gateway) reload(ctx context.Context) (int64, error) {
 		g.log.Warn("configuration not served", "problem", p, "revision", rev)
 	}
 	g.snap.Store(snap)
+	if g.stopPools != nil {
+		g.stopPools()
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	g.stopPools = cancel
+	for _, p := range snap.pools {
+		go p.pool.Run(pctx, g.o.HealthInterval)
+	}
 	for port, pc := range snap.ports {
 		if l := g.listeners[port]; l != nil && l.tls == pc.tls {
 			continue
@@ -319,6 +353,9 @@ func (g *Gateway) stopAll() {
 	g.mu.Lock()
 	for _, t := range g.transports {
 		t.CloseIdleConnections()
+	}
+	if g.stopPools != nil {
+		g.stopPools()
 	}
 	g.mu.Unlock()
 }

@@ -23,9 +23,17 @@ import (
 type snapshot struct {
 	revision int64
 	ports    map[int]*portConfig
+	// pools are the load balancers of the snapshot's proxies.
+	pools []*poolInfo
 	// problems are objects that could not be compiled (a key that does not open, a
 	// keystore that does not exist); they are logged and left out.
 	problems []string
+}
+
+// poolInfo names a load balancer for status.
+type poolInfo struct {
+	org, env, proxy string
+	pool            *outbound.Pool
 }
 
 // portConfig is what one listening port serves.
@@ -74,6 +82,7 @@ type compiler struct {
 	old      map[string]*outbound.Transport
 	used     map[string]*outbound.Transport
 	problems []string
+	pools    []*poolInfo
 }
 
 func (c *compiler) problem(format string, args ...any) {
@@ -99,6 +108,7 @@ func (g *Gateway) compile(doc *config.Document, rev int64, old map[string]*outbo
 		}
 	}
 	s.problems = c.problems
+	s.pools = c.pools
 	return s, c.used
 }
 
@@ -274,6 +284,7 @@ func (c *compiler) target(org string, e *config.Environment, px *config.Proxy) (
 		}
 	}
 	t.pool = outbound.NewPool(members, lb.Algorithm, lb.MaxFailures)
+	c.pools = append(c.pools, &poolInfo{org: org, env: e.Name, proxy: px.Name, pool: t.pool})
 	return t, nil
 }
 

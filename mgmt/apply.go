@@ -101,7 +101,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := map[string]any{"version": s.ver, "revision": rev}
 	if s.rt != nil {
-		gw := map[string]any{"revision": s.rt.Revision(), "counters": s.rt.Counters(), "problems": nonNil(s.rt.Problems())}
+		gw := map[string]any{"revision": s.rt.Revision(), "counters": s.rt.Counters(), "problems": nonNil(s.rt.Problems()), "targets": s.rt.Health()}
 		if s.rt.Revision() < rev {
 			gw["behind"] = rev - s.rt.Revision()
 		}

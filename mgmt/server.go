@@ -49,6 +49,7 @@ type Runtime interface {
 	Revision() int64
 	Counters() map[string]int64
 	Problems() []string
+	Health() any
 }
 
 // Server is the management API. Create it with New; serve Handler().

@@ -33,20 +33,20 @@ type Member struct {
 
 // MemberStatus is what a Pool knows of one member.
 type MemberStatus struct {
-	Name    string
-	Address string
+	Name    string `json:"name"`
+	Address string `json:"address"`
 	// Active is false while the member is out of rotation.
-	Active bool
+	Active bool `json:"active"`
 	// Failures is the number of consecutive failures counted.
-	Failures int
+	Failures int `json:"failures"`
 	// LastCause, LastReport and LastError are those of the last failure counted or health
 	// check failed: the cause ID ("" when the failure has no diagnosis, such as a response
 	// that did not come in time), the report, and the error's text.
-	LastCause  string
-	LastReport *tlsdiag.Report
-	LastError  string
+	LastCause  string          `json:"lastCause,omitempty"`
+	LastReport *tlsdiag.Report `json:"lastReport,omitempty"`
+	LastError  string          `json:"lastError,omitempty"`
 	// LastChecked is when the health monitor last checked the member (zero: never).
-	LastChecked time.Time
+	LastChecked time.Time `json:"lastChecked,omitzero"`
 }
 
 // Pool is Edge's LoadBalancer over target servers: it picks members in turn, takes a member
