@@ -15,13 +15,16 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/lab"
+	"github.com/tlsgate/tlsgate/lab/gatewaylab"
 	"github.com/tlsgate/tlsgate/tlsdiag"
 )
 
 const labHelp = `
 Start, on 127.0.0.1, one server per failure the doctor diagnoses plus healthy ones, run the
-doctor against each, and print scenario, peer, expected cause, the doctor's verdict and
-whether they agree. Peers are the server implementations: go (crypto/tls, in this process,
+doctor against each, then put the gateway in front of it (a proxy whose target is configured
+as the scenario's client) and send one request through it; print scenario, peer, expected
+cause, the doctor's verdict, what an API client received from the gateway (status, fault
+code, the cause it reported) and whether they agree. Peers are the server implementations: go (crypto/tls, in this process,
 nothing to install), openssl (openssl s_server; Debian package openssl) and nginx (Debian
 package nginx-light).
 
@@ -40,11 +43,14 @@ type labJob struct {
 	scenario lab.Scenario
 	peer     lab.Peer
 	result   *lab.Result
+	gateway  *gatewaylab.Result // nil with --no-gateway
 	err      error
 	took     time.Duration
 }
 
-func (j *labJob) ok() bool { return j.err == nil && j.result.AsExpected }
+func (j *labJob) ok() bool {
+	return j.err == nil && j.result.AsExpected && (j.gateway == nil || j.gateway.AsExpected)
+}
 
 func runLab(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "lab", "lab [flags]", labHelp)
@@ -52,6 +58,7 @@ func runLab(ctx context.Context, e *env, args []string) int {
 	runFlag := fs.String("run", "", "only the scenarios whose name matches `REGEXP`")
 	format := fs.String("format", "text", "output `format`: text or json")
 	verbose := fs.Bool("verbose", false, "also print each scenario's full report")
+	noGateway := fs.Bool("no-gateway", false, "run the doctor only, without the gateway in front of each server")
 	if code, done := parseFlags(fs, e, args); done {
 		return code
 	}
@@ -89,7 +96,14 @@ func runLab(ctx context.Context, e *env, args []string) int {
 	}
 
 	start := time.Now()
-	runLabJobs(ctx, jobs, newProgress(e.stderr, len(jobs)))
+	var gw *gatewaylab.Gateway
+	if !*noGateway {
+		if gw, err = gatewaylab.Start(ctx); err != nil {
+			return fail(e, ExitUsage, fmt.Errorf("lab: starting the gateway: %w", err), "run the doctor alone with --no-gateway")
+		}
+		defer gw.Close()
+	}
+	runLabJobs(ctx, jobs, gw, newProgress(e.stderr, len(jobs)))
 	total := time.Since(start)
 
 	good := 0
@@ -113,7 +127,7 @@ func runLab(ctx context.Context, e *env, args []string) int {
 }
 
 // runLabJobs runs the jobs, labParallel at a time.
-func runLabJobs(ctx context.Context, jobs []*labJob, prog *progress) {
+func runLabJobs(ctx context.Context, jobs []*labJob, gw *gatewaylab.Gateway, prog *progress) {
 	sem := make(chan struct{}, labParallel)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
@@ -126,7 +140,7 @@ func runLabJobs(ctx context.Context, jobs []*labJob, prog *progress) {
 			}
 			prog.begin(j)
 			t := time.Now()
-			j.result, j.err = lab.Run(ctx, j.scenario, j.peer)
+			j.result, j.gateway, j.err = runLabJob(ctx, j.scenario, j.peer, gw)
 			j.took = time.Since(t)
 			if ctx.Err() != nil {
 				j.result, j.err = nil, errors.New("interrupted")
@@ -136,6 +150,43 @@ func runLabJobs(ctx context.Context, jobs []*labJob, prog *progress) {
 	}
 	wg.Wait()
 	prog.done()
+}
+
+// runLabJob starts one scenario, runs the doctor against it and, with a gateway, sends one
+// request through the gateway to it.
+func runLabJob(ctx context.Context, s lab.Scenario, p lab.Peer, gw *gatewaylab.Gateway) (*lab.Result, *gatewaylab.Result, error) {
+	r, err := lab.Start(ctx, s, p, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	res, err := r.Diagnose(ctx)
+	if err != nil || gw == nil {
+		return res, nil, err
+	}
+	g, err := gw.Try(ctx, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("through the gateway: %w", err)
+	}
+	return res, g, nil
+}
+
+// gatewayText renders what the API client received through the gateway.
+func (j *labJob) gatewayText() string {
+	g := j.gateway
+	switch {
+	case g == nil:
+		return "-"
+	case g.Note != "":
+		return "refused at configuration"
+	case g.Status == 200:
+		return "200"
+	}
+	code := g.FaultCode[strings.LastIndex(g.FaultCode, ".")+1:]
+	if g.Cause == "" {
+		return fmt.Sprintf("%d %s", g.Status, code)
+	}
+	return fmt.Sprintf("%d %s %s", g.Status, code, g.Cause)
 }
 
 // verdict renders what the doctor found: the finding IDs, non-errors marked.
@@ -159,13 +210,22 @@ func (j *labJob) verdict() string {
 
 func writeLabText(w io.Writer, jobs []*labJob, good int, total time.Duration, verbose bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tPEER\tEXPECTED\tVERDICT\t\tTIME")
+	withGateway := len(jobs) > 0 && jobs[0].gateway != nil
+	if withGateway {
+		fmt.Fprintln(tw, "SCENARIO\tPEER\tEXPECTED\tVERDICT\tGATEWAY ANSWER\t\tTIME")
+	} else {
+		fmt.Fprintln(tw, "SCENARIO\tPEER\tEXPECTED\tVERDICT\t\tTIME")
+	}
 	for _, j := range jobs {
 		mark := "✓"
 		if !j.ok() {
 			mark = "✗"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.scenario.Name, j.peer, j.scenario.ExpectText(), j.verdict(), mark, roundDuration(j.took))
+		if withGateway {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.scenario.Name, j.peer, j.scenario.ExpectText(), j.verdict(), j.gatewayText(), mark, roundDuration(j.took))
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.scenario.Name, j.peer, j.scenario.ExpectText(), j.verdict(), mark, roundDuration(j.took))
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -173,6 +233,9 @@ func writeLabText(w io.Writer, jobs []*labJob, good int, total time.Duration, ve
 	for _, j := range jobs {
 		if j.err == nil && !j.result.AsExpected {
 			fmt.Fprintf(w, "\n%s (%s): %s\n", j.scenario.Name, j.peer, strings.Join(j.result.Problems, "; "))
+		}
+		if j.err == nil && j.gateway != nil && !j.gateway.AsExpected {
+			fmt.Fprintf(w, "\n%s (%s) through the gateway: %s\n", j.scenario.Name, j.peer, j.gateway.Problem)
 		}
 	}
 	fmt.Fprintf(w, "\n%d/%d as expected in %s\n", good, len(jobs), roundDuration(total))
@@ -204,6 +267,8 @@ type labResult struct {
 	Error       string           `json:"error,omitempty"`
 	DurationMs  int64            `json:"durationMs"`
 	Report      *tlsdiag.Report  `json:"report,omitempty"`
+	// Gateway is what an API client received through the gateway (absent with --no-gateway).
+	Gateway *gatewaylab.Result `json:"gateway,omitempty"`
 }
 
 type labFound struct {
@@ -230,6 +295,7 @@ func writeLabJSON(w io.Writer, jobs []*labJob, good int, verbose bool) error {
 				r.Found = append(r.Found, labFound{ID: f.ID, Severity: f.Severity})
 			}
 			r.Problems = j.result.Problems
+			r.Gateway = j.gateway
 			if verbose {
 				r.Report = j.result.Report
 			}

@@ -97,10 +97,23 @@ func TestLabAllPeers(t *testing.T) {
 		t.Fatalf("exit status %d; want 0\n%s%s", code, out, errOut)
 	}
 	flat := strings.Join(strings.Fields(out), " ")
-	for _, want := range []string{"sni.required go sni.required sni.required ✓", "sni.required nginx sni.required sni.required ✓", "2/2 as expected"} {
+	for _, want := range []string{"sni.required go sni.required sni.required 503 SslHandshakeFailed sni.required ✓",
+		"sni.required nginx sni.required sni.required 503 SslHandshakeFailed sni.required ✓", "2/2 as expected"} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestLabWithoutGateway(t *testing.T) {
+	code, out, errOut := runMain(t, "lab", "--no-gateway", "--run", `^cert\.expired$`)
+	flat := strings.Join(strings.Fields(out), " ")
+	if code != ExitOK || strings.Contains(out, "GATEWAY") || !strings.Contains(flat, "cert.expired go cert.expired cert.expired ✓") {
+		t.Errorf("exit %d:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runMain(t, "lab", "--format", "json", "--run", `^cert\.expired$`)
+	if code != ExitOK || !strings.Contains(out, `"faultCode": "messaging.adaptors.http.flow.SslHandshakeFailed"`) || !strings.Contains(out, `"cause": "cert.expired"`) {
+		t.Errorf("JSON with the gateway: exit %d:\n%s%s", code, out, errOut)
 	}
 }
 
