@@ -127,7 +127,7 @@ func subjects(cs []*x509.Certificate) string {
 // with the errorcode ErrorCodeCertificateRequired or ErrorCodeCertificateError. The headers
 // X-Tlsgate-Cause and X-Tlsgate-Message-Id (omitted when messageID is "") carry the cause
 // and the message ID, and over HTTP/1 "Connection: close" closes the connection as nginx
-// does.
+// does. v is a verdict of CheckClient, never nil.
 func WriteFault(w http.ResponseWriter, r *http.Request, v *Verdict, messageID string) {
 	page := v.Page
 	if page == "" {
