@@ -74,6 +74,15 @@ func newPKI(t *testing.T) *testPKI {
 	return sharedPKI
 }
 
+// TestMain removes the shared PKI's directory after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedPKI != nil {
+		_ = os.RemoveAll(sharedPKI.dir)
+	}
+	os.Exit(code)
+}
+
 func (p *testPKI) file(name string) string { return filepath.Join(p.dir, name) }
 
 // vhosts returns the two virtual hosts of the tests: "default" (api.example.com, one-way,
