@@ -3,6 +3,7 @@ package mgmt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -101,9 +102,29 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := map[string]any{"version": s.ver, "revision": rev}
 	if s.rt != nil {
-		gw := map[string]any{"revision": s.rt.Revision(), "counters": s.rt.Counters(), "problems": nonNil(s.rt.Problems()), "targets": s.rt.Health()}
-		if s.rt.Revision() < rev {
-			gw["behind"] = rev - s.rt.Revision()
+		served := s.rt.Revision()
+		gw := map[string]any{"revision": served, "counters": s.rt.Counters(), "problems": nonNil(s.rt.Problems()), "targets": s.rt.Health()}
+		// The gateway is stale when a configuration key changed after the revision it
+		// serves (other keys, such as the audit log's, do not count).
+		kvs, _, err := s.store.List(r.Context(), config.ConfigPrefix)
+		if err != nil {
+			return err
+		}
+		var latest int64
+		var changed []string
+		for _, kv := range kvs {
+			latest = max(latest, kv.ModRevision)
+			if kv.ModRevision > served {
+				changed = append(changed, kv.Key)
+			}
+		}
+		gw["configRevision"] = latest
+		if len(changed) > 0 {
+			gw["stale"] = map[string]any{
+				"id":     "inbound.truststore.stale",
+				"detail": fmt.Sprintf("the gateway serves revision %d; %d configuration object(s) changed after it", served, len(changed)),
+				"keys":   changed,
+			}
 		}
 		out["gateway"] = gw
 	}
