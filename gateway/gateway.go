@@ -358,6 +358,7 @@ func (g *Gateway) stopAll() {
 		g.stopPools()
 	}
 	g.mu.Unlock()
+	g.access.Close()
 }
 
 func or(d, def time.Duration) time.Duration {

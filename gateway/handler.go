@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tlsgate/tlsgate/gateway/inbound"
@@ -190,6 +191,20 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
 	}
 	rp.ServeHTTP(w, r)
 }
+
+// copyBuffers are ReverseProxy's body copy buffers, reused across requests.
+var copyBuffers = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // poolRoundTripper sends through a pool member and reports the outcome to the pool.
 type poolRoundTripper struct {

@@ -3,6 +3,7 @@
 package observe
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -60,26 +61,71 @@ type AccessRecord struct {
 	TargetMillis float64 `json:"target_ms,omitempty"`
 }
 
-// AccessLog writes access records as JSON lines. It is safe for concurrent use.
+// AccessLog writes access records as JSON lines through a buffer, flushed at least every
+// FlushEvery and by Flush and Close. It is safe for concurrent use.
 type AccessLog struct {
-	mu  sync.Mutex
-	w   io.Writer
-	enc *json.Encoder
+	mu     sync.Mutex
+	w      io.Writer
+	buf    *bufio.Writer
+	enc    *json.Encoder
+	stop   chan struct{}
+	closed bool
 }
+
+// FlushEvery bounds how long a record waits in the access log's buffer.
+const FlushEvery = 200 * time.Millisecond
 
 // NewAccessLog writes to w; a nil w discards.
 func NewAccessLog(w io.Writer) *AccessLog {
 	if w == nil {
 		w = io.Discard
 	}
-	return &AccessLog{w: w, enc: json.NewEncoder(w)}
+	l := &AccessLog{w: w, buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{})}
+	l.enc = json.NewEncoder(l.buf)
+	go l.flusher()
+	return l
+}
+
+func (l *AccessLog) flusher() {
+	t := time.NewTicker(FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.Flush()
+		}
+	}
 }
 
 // Write appends one record.
 func (l *AccessLog) Write(r *AccessRecord) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		_ = json.NewEncoder(l.w).Encode(r)
+		return
+	}
 	_ = l.enc.Encode(r)
+}
+
+// Flush writes what the buffer holds.
+func (l *AccessLog) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.buf.Flush()
+}
+
+// Close flushes and stops the background flushing; later records are written directly.
+func (l *AccessLog) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closed = true
+		close(l.stop)
+		_ = l.buf.Flush()
+	}
 }
 
 // Finding is what the gateway keeps of one failed request: the cause, and for outbound

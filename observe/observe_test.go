@@ -57,6 +57,7 @@ func TestAccessLogLines(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	l.Close()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 50 {
 		t.Fatalf("%d lines; want 50", len(lines))

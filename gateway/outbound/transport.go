@@ -96,7 +96,8 @@ func NewTransport(cfg Config, o Options) *Transport {
 		Now:     t.now,
 		Logger:  t.log,
 	}
-	t.copts = probe.ClientOptions{Insecure: cfg.insecure(), VerifyName: cfg.verifyName()}
+	t.copts = probe.ClientOptions{Insecure: cfg.insecure(), VerifyName: cfg.verifyName(),
+		SessionCache: tls.NewLRUClientSessionCache(256)}
 	t.rt = t.httpTransport(false)
 	t.check = t.httpTransport(true)
 	return t
@@ -109,8 +110,8 @@ func (t *Transport) httpTransport(check bool) *http.Transport {
 		DialTLSContext:        t.dialTLS,
 		ResponseHeaderTimeout: t.cfg.IOTimeout,
 		ExpectContinueTimeout: time.Second,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   64,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   1024,
 		IdleConnTimeout:       90 * time.Second,
 		DisableCompression:    true, // a gateway passes Accept-Encoding and bodies through
 		DisableKeepAlives:     check,

@@ -21,6 +21,9 @@ type ClientOptions struct {
 	VerifyName func(leaf *x509.Certificate) error
 	// Insecure accepts any chain and any name, as curl -k does. The chain is still recorded.
 	Insecure bool
+	// SessionCache, when set, lets later connections resume a session (a client that keeps
+	// connections to a backend); nil means every handshake is a full one.
+	SessionCache tls.ClientSessionCache
 }
 
 // Dial performs the handshake exactly as Handshake does and records it in the same
@@ -68,7 +71,7 @@ func (h *handshaker) dial(ctx context.Context, sni bool, o ClientOptions) (*tls.
 	defer cancel()
 
 	conf := h.tlsConfig(sni)
-	conf.ClientSessionCache = nil
+	conf.ClientSessionCache = o.SessionCache
 	conf.VerifyConnection = func(cs tls.ConnectionState) error { return h.verifyClient(cs, o) }
 	a.ServerName = conf.ServerName
 	if net.ParseIP(a.ServerName) != nil {
