@@ -8,8 +8,8 @@
 #     alive: tlsgate serve --config (a virtual host, a proxy with basePath / and a target
 #     URL with a truststore), nginx (proxy_ssl_verify on, upstream keepalive 64) and haproxy
 #     (ssl verify required ca-file, http-reuse always, nbthread 2); and, as a reference
-#     point, bench/proxy/stdproxy: net/http/httputil.ReverseProxy with the keep-alive pool
-#     and verification of tlsgate's transport, and nothing else;
+#     point, bench/proxy/stdproxy: net/http/httputil.ReverseProxy with the keep-alive pool,
+#     session resumption and verification of tlsgate's transport, and nothing else;
 #   - checks first that a request through each proxy, over HTTP/1.1 and HTTP/2, returns the
 #     backend's body;
 #   - per proxy and round: wrk keep-alive HTTP/1.1 (requests/s, p50, p99); wrk with
