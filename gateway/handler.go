@@ -186,8 +186,11 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
 			}
 			return nil
 		},
-		ErrorHandler:  func(w http.ResponseWriter, r *http.Request, err error) { g.targetError(w, r, x, err) },
-		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { g.targetError(w, r, x, err) },
+		// Streaming responses (no Content-Length, text/event-stream) are flushed as they
+		// come; others are written when the server's buffer fills or the body ends, so a
+		// small response is one TLS record.
+		BufferPool: copyBuffers,
 	}
 	rp.ServeHTTP(w, r)
 }
