@@ -100,39 +100,22 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, port int, x *exc
 	g.proxy(w, r, x)
 }
 
-// pickVHost finds the virtual host of a request: by SNI on TLS ports, else by Host.
+// pickVHost finds the virtual host of a request by the rules the handshake used
+// (inbound.MatchIndex): by SNI on TLS ports, else by Host. A plain port with one virtual
+// host serves every Host.
 func (g *Gateway) pickVHost(pc *portConfig, r *http.Request) *vhost {
 	name := hostOnly(r.Host)
-	if r.TLS != nil && r.TLS.ServerName != "" {
+	if r.TLS != nil {
 		name = r.TLS.ServerName
 	}
-	var def *vhost
-	for _, v := range pc.vhosts {
-		for _, a := range v.aliases {
-			if aliasMatches(a, name) {
-				return v
-			}
-		}
-		if def == nil {
-			def = v
-		}
-	}
-	if r.TLS != nil && r.TLS.ServerName == "" {
-		return def
-	}
-	if len(pc.vhosts) == 1 {
-		return def
+	i := inbound.MatchIndex(len(pc.vhosts), func(i int) []string { return pc.vhosts[i].aliases }, name)
+	switch {
+	case i >= 0:
+		return pc.vhosts[i]
+	case r.TLS == nil && len(pc.vhosts) == 1:
+		return pc.vhosts[0]
 	}
 	return nil
-}
-
-func aliasMatches(alias, name string) bool {
-	alias, name = strings.ToLower(alias), strings.ToLower(strings.TrimSuffix(name, "."))
-	if rest, ok := strings.CutPrefix(alias, "*."); ok {
-		i := strings.IndexByte(name, '.')
-		return i > 0 && name[i+1:] == rest
-	}
-	return alias == name
 }
 
 func hostOnly(h string) string {

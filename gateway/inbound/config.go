@@ -25,32 +25,44 @@ import (
 // host, as nginx serves its default server to clients that send no SNI (old Java, some
 // load balancers' health checks); nil when there is none.
 func Match(vhosts []*VirtualHost, serverName string) *VirtualHost {
+	i := MatchIndex(len(vhosts), func(i int) []string { return vhosts[i].HostAliases }, serverName)
+	if i < 0 {
+		return nil
+	}
+	return vhosts[i]
+}
+
+// MatchIndex is Match over any n virtual hosts whose host aliases aliases(i) gives: the
+// index of the one serving name, or -1. An empty name selects the first (index 0 when n >
+// 0). The gateway routes plain HTTP requests by their Host with it, so that both kinds of
+// ports choose virtual hosts by the same rules.
+func MatchIndex(n int, aliases func(i int) []string, serverName string) int {
 	name := strings.ToLower(strings.TrimSuffix(serverName, "."))
 	if name == "" {
-		if len(vhosts) == 0 {
-			return nil
+		if n == 0 {
+			return -1
 		}
-		return vhosts[0]
+		return 0
 	}
-	for _, vh := range vhosts {
-		for _, a := range vh.HostAliases {
+	for i := range n {
+		for _, a := range aliases(i) {
 			if aliasHost(a) == name {
-				return vh
+				return i
 			}
 		}
 	}
 	_, parent, ok := strings.Cut(name, ".")
 	if !ok || parent == "" {
-		return nil
+		return -1
 	}
-	for _, vh := range vhosts {
-		for _, a := range vh.HostAliases {
+	for i := range n {
+		for _, a := range aliases(i) {
 			if aliasHost(a) == "*."+parent {
-				return vh
+				return i
 			}
 		}
 	}
-	return nil
+	return -1
 }
 
 // aliasHost returns an alias in lower case without a port or trailing dot.
