@@ -2,7 +2,6 @@ package mgmt
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -179,30 +178,22 @@ func describeStore(given, name, what string) string {
 
 var errNoSuchAlias = errors.New("alias not found or holds no key")
 
-// openAlias returns the alias's chain and its private key, opened from the sealed form.
+// openAlias returns the alias's chain and its private key, opened from the sealed form
+// with config.OpenKey, as the gateway opens it.
 func (s *Server) openAlias(org, env string, ks *config.Keystore, alias string) (*tls.Certificate, error) {
-	for _, a := range ks.Aliases {
-		if a.Name != alias {
-			continue
-		}
-		if len(a.SealedKey) == 0 {
-			return nil, fmt.Errorf("keystore %s alias %s: %w", ks.Name, alias, errNoSuchAlias)
-		}
-		der, err := s.sealer.Open(a.SealedKey, config.SealAD(org, env, ks.Name, alias))
-		if err != nil {
-			return nil, fmt.Errorf("keystore %s alias %s: opening the private key: %w", ks.Name, alias, err)
-		}
-		key, err := x509.ParsePKCS8PrivateKey(der)
-		if err != nil {
-			return nil, fmt.Errorf("keystore %s alias %s: private key: %w", ks.Name, alias, err)
-		}
-		certs, err := pki.ParseCertificates([]byte(a.Cert))
-		if err != nil {
-			return nil, fmt.Errorf("keystore %s alias %s: %w", ks.Name, alias, err)
-		}
-		b := pki.Bundle{Chain: certs, Key: key}
-		tc := b.TLSCertificate()
-		return &tc, nil
+	a := ks.Alias(alias)
+	if a == nil || len(a.SealedKey) == 0 {
+		return nil, fmt.Errorf("keystore %s alias %s: %w", ks.Name, alias, errNoSuchAlias)
 	}
-	return nil, fmt.Errorf("keystore %s alias %s: %w", ks.Name, alias, errNoSuchAlias)
+	key, err := config.OpenKey(s.sealer, org, env, ks.Name, a)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := pki.ParseCertificates([]byte(a.Cert))
+	if err != nil {
+		return nil, fmt.Errorf("keystore %s alias %s: %w", ks.Name, alias, err)
+	}
+	b := pki.Bundle{Chain: certs, Key: key}
+	tc := b.TLSCertificate()
+	return &tc, nil
 }
