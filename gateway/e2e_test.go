@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -289,3 +290,52 @@ func TestRotationUnderLoad(t *testing.T) {
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// TestClientCheckFollowsReload: a client certificate checked once per connection is
+// checked again on the same connection when the virtual host's truststore changes.
+func TestClientCheckFollowsReload(t *testing.T) {
+	p := newInboundPKI(t)
+	doc := twoWayDoc(t, p, startLab(t, "healthy.one-way"))
+	g := newTestGW(t, doc)
+	addr := g.gw.Addr(9443).String()
+	pool := x509.NewCertPool()
+	pool.AddCert(p.gwRoot.Cert)
+	cert := p.client.TLS(p.client.Cert)
+	conns := 0
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "api.test", Certificates: []tls.Certificate{cert}},
+		DialContext: func(ctx context.Context, n, _ string) (net.Conn, error) {
+			conns++
+			var d net.Dialer
+			return d.DialContext(ctx, n, addr)
+		},
+	}}
+	status := func() (int, string) {
+		resp, err := c.Get("https://api.test/backend/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get(HeaderCause)
+	}
+	for range 3 {
+		if code, cause := status(); code != 200 {
+			t.Fatalf("status %d %s; want 200", code, cause)
+		}
+	}
+	// The truststore now holds another CA only.
+	env := &doc.Organizations[0].Environments[0]
+	for i := range env.Keystores {
+		if env.Keystores[i].Name == "clientTS" {
+			env.Keystores[i].Aliases = []config.Alias{{Name: "ca", Cert: string(pkitest.NewRoot("Replacement CA").CertPEM())}}
+		}
+	}
+	g.waitRevision(g.apply(doc))
+	if code, cause := status(); code != 400 || cause != "inbound.clientcert.untrusted" {
+		t.Errorf("after the truststore changed: %d %q; want 400 inbound.clientcert.untrusted", code, cause)
+	}
+	if conns != 1 {
+		t.Errorf("%d connections; the test needs the requests on one", conns)
+	}
+}

@@ -279,6 +279,7 @@ func (g *Gateway) startLocked(pc *portConfig) error {
 	l := &portListener{port: pc.port, addr: ln.Addr(), tls: pc.tls, done: make(chan struct{})}
 	l.srv = &http.Server{
 		Handler:           g.handler(pc.port),
+		ConnContext:       withClientCheck,
 		ReadHeaderTimeout: or(g.o.ReadHeaderTimeout, 10*time.Second),
 		IdleTimeout:       or(g.o.IdleTimeout, 60*time.Second),
 		MaxHeaderBytes:    orInt(g.o.MaxHeaderBytes, 64<<10),

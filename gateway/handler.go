@@ -79,7 +79,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, port int, x *exc
 	x.vh = vh
 	x.rec.Org, x.rec.Env, x.rec.VirtualHost = vh.org, vh.env, vh.name
 	if vh.tls != nil && r.TLS != nil {
-		if v := inbound.CheckClient(r.TLS, vh.tls, g.now()); v != nil {
+		if v := checkClient(r, vh.tls, g.now()); v != nil {
 			x.rec.FaultCode, x.rec.FaultSource, x.rec.Cause = v.Cause, "router", v.Cause
 			w.Header().Set(HeaderFaultSource, "router")
 			g.counters.Inc("failures." + v.Cause)
@@ -98,6 +98,50 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, port int, x *exc
 	x.route = rt
 	x.rec.Proxy = rt.proxy
 	g.proxy(w, r, x)
+}
+
+// clientCheck remembers, per connection, that its client certificate passed the virtual
+// host's check, so that the chain is verified once per connection rather than on every
+// request (keep-alive, HTTP/2 streams). It is valid for the same virtual host
+// configuration (a reload makes a new one), for at most a minute, and never past the
+// expiry of a certificate of the chain.
+type clientCheck struct {
+	mu    sync.Mutex
+	vh    *inbound.VirtualHost
+	until time.Time
+}
+
+type clientCheckKey struct{}
+
+// withClientCheck gives each connection its clientCheck (http.Server.ConnContext).
+func withClientCheck(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, clientCheckKey{}, &clientCheck{})
+}
+
+// checkClient is inbound.CheckClient, remembered per connection when it passes.
+func checkClient(r *http.Request, vh *inbound.VirtualHost, now time.Time) *inbound.Verdict {
+	cc, _ := r.Context().Value(clientCheckKey{}).(*clientCheck)
+	if cc != nil {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		if cc.vh == vh && now.Before(cc.until) {
+			return nil
+		}
+	}
+	v := inbound.CheckClient(r.TLS, vh, now)
+	if v == nil && cc != nil && vh.ClientAuth && len(r.TLS.PeerCertificates) > 0 {
+		until := r.TLS.PeerCertificates[0].NotAfter
+		for _, c := range r.TLS.PeerCertificates[1:] {
+			if c.NotAfter.Before(until) {
+				until = c.NotAfter
+			}
+		}
+		if limit := now.Add(time.Minute); limit.Before(until) {
+			until = limit
+		}
+		cc.vh, cc.until = vh, until
+	}
+	return v
 }
 
 // pickVHost finds the virtual host of a request by the rules the handshake used
