@@ -34,23 +34,8 @@ type ClientOptions struct {
 // Handshake it neither waits for a TLS 1.3 server's verdict on the client certificate nor
 // sends an HTTP request: the caller's first read sees that verdict.
 func Dial(ctx context.Context, cfg Config, v Variant, o ClientOptions) (*tls.Conn, *tlsdiag.Attempt, error) {
-	cfg = cfg.withDefaults()
-	if v.Name == "" {
-		v.Name = tlsdiag.AttemptConfigured
-	}
-	h := &handshaker{
-		cfg:   cfg,
-		exp:   cfg.Expect,
-		a:     &tlsdiag.Attempt{Name: v.Name, Step: tlsdiag.StepConnect, ClientCertSent: -1},
-		roots: rootPool(cfg.Expect),
-	}
-	if v.ClientCert == nil || *v.ClientCert {
-		h.clientCert = cfg.Expect.ClientCert
-	}
-	sni := !cfg.Expect.NoSNI
-	if v.SNI != nil {
-		sni = *v.SNI
-	}
+	h, sni := newHandshaker(cfg, v)
+	cfg = h.cfg
 	start := time.Now()
 	tc, err := h.dial(ctx, sni, o)
 	h.a.Duration = time.Since(start)

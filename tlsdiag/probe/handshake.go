@@ -82,8 +82,9 @@ func Handshake(ctx context.Context, cfg Config, v Variant) *tlsdiag.Attempt {
 	return a
 }
 
-// handshake is Handshake that also returns the error that ended the attempt, if any.
-func handshake(ctx context.Context, cfg Config, v Variant) (*tlsdiag.Attempt, error) {
+// newHandshaker prepares one attempt of variant v (defaults applied) and says whether it
+// sends SNI; Handshake and Dial share it.
+func newHandshaker(cfg Config, v Variant) (*handshaker, bool) {
 	cfg = cfg.withDefaults()
 	if v.Name == "" {
 		v.Name = tlsdiag.AttemptConfigured
@@ -101,6 +102,13 @@ func handshake(ctx context.Context, cfg Config, v Variant) (*tlsdiag.Attempt, er
 	if v.SNI != nil {
 		sni = *v.SNI
 	}
+	return h, sni
+}
+
+// handshake is Handshake that also returns the error that ended the attempt, if any.
+func handshake(ctx context.Context, cfg Config, v Variant) (*tlsdiag.Attempt, error) {
+	h, sni := newHandshaker(cfg, v)
+	cfg = h.cfg
 	start := time.Now()
 	err := h.run(ctx, sni)
 	h.a.Duration = time.Since(start)
