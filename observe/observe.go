@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"maps"
 	"sync"
@@ -67,7 +66,7 @@ type AccessLog struct {
 	mu     sync.Mutex
 	w      io.Writer
 	buf    *bufio.Writer
-	enc    *json.Encoder
+	line   []byte // the record being written, reused
 	stop   chan struct{}
 	closed bool
 }
@@ -81,7 +80,6 @@ func NewAccessLog(w io.Writer) *AccessLog {
 		w = io.Discard
 	}
 	l := &AccessLog{w: w, buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{})}
-	l.enc = json.NewEncoder(l.buf)
 	go l.flusher()
 	return l
 }
@@ -103,11 +101,12 @@ func (l *AccessLog) flusher() {
 func (l *AccessLog) Write(r *AccessRecord) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.line = append(r.AppendJSON(l.line[:0]), '\n')
 	if l.closed {
-		_ = json.NewEncoder(l.w).Encode(r)
+		_, _ = l.w.Write(l.line)
 		return
 	}
-	_ = l.enc.Encode(r)
+	_, _ = l.buf.Write(l.line)
 }
 
 // Flush writes what the buffer holds.

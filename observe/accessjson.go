@@ -1,0 +1,154 @@
+package observe
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSON appends r as encoding/json encodes it (the same fields, order, omissions,
+// escaping and number forms), without reflection: the access log writes one per request.
+func (r *AccessRecord) AppendJSON(b []byte) []byte {
+	b = append(b, `{"time":"`...)
+	b = r.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","messageid":`...)
+	b = appendJSONString(b, r.MessageID)
+	b = append(b, `,"client":`...)
+	b = appendJSONString(b, r.Client)
+	b = appendField(b, "org", r.Org)
+	b = appendField(b, "env", r.Env)
+	b = appendField(b, "virtualhost", r.VirtualHost)
+	b = appendField(b, "proxy", r.Proxy)
+	b = appendField(b, "target", r.Target)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, r.Method)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, r.Path)
+	b = append(b, `,"proto":`...)
+	b = appendJSONString(b, r.Proto)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = appendField(b, "fault_code", r.FaultCode)
+	b = appendField(b, "fault_source", r.FaultSource)
+	b = appendField(b, "cause", r.Cause)
+	b = appendLeg(b, "client_tls", r.ClientTLS)
+	b = appendLeg(b, "target_tls", r.TargetTLS)
+	b = append(b, `,"bytes_sent":`...)
+	b = strconv.AppendInt(b, r.BytesSent, 10)
+	b = append(b, `,"total_ms":`...)
+	b = appendJSONFloat(b, r.TotalMillis)
+	if r.TargetMillis != 0 {
+		b = append(b, `,"target_ms":`...)
+		b = appendJSONFloat(b, r.TargetMillis)
+	}
+	return append(b, '}')
+}
+
+// appendField appends `,"name":"v"` unless v is empty (omitempty).
+func appendField(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, v)
+}
+
+func appendLeg(b []byte, name string, l *TLSLeg) []byte {
+	if l == nil {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":{`...)
+	n := len(b)
+	b = appendField(b, "version", l.Version)
+	b = appendField(b, "suite", l.Suite)
+	b = appendField(b, "sni", l.SNI)
+	if len(b) > n {
+		b = append(b[:n], b[n+1:]...) // the first field's leading comma
+	}
+	return append(b, '}')
+}
+
+// appendJSONFloat writes f as encoding/json does: the shortest form, with an exponent
+// only for very small or large magnitudes, "e-07" written "e-7". NaN and infinities,
+// which encoding/json refuses, are written as 0.
+func appendJSONFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, '0')
+	}
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	n := len(b)
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		if m := len(b) - n; m >= 4 && b[len(b)-4] == 'e' && b[len(b)-3] == '-' && b[len(b)-2] == '0' {
+			b[len(b)-2] = b[len(b)-1]
+			b = b[:len(b)-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s quoted as encoding/json does with HTML escaping (its
+// default): <, > and & as \u003c, \u003e, \u0026; U+2028 and U+2029 escaped; invalid
+// UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
