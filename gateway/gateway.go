@@ -7,6 +7,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/config"
+	"github.com/tlsgate/tlsgate/gateway/h1"
 	"github.com/tlsgate/tlsgate/gateway/inbound"
 	"github.com/tlsgate/tlsgate/gateway/outbound"
 	"github.com/tlsgate/tlsgate/observe"
@@ -82,7 +84,8 @@ type Gateway struct {
 type portListener struct {
 	port int
 	addr net.Addr
-	srv  *http.Server
+	srv  *http.Server // plain ports, and HTTP/2 on TLS ports
+	h1   *h1.Server   // HTTP/1.1 on TLS ports
 	tls  bool
 	in   *inbound.Listener
 	done chan struct{}
@@ -277,8 +280,9 @@ func (g *Gateway) startLocked(pc *portConfig) error {
 		return err
 	}
 	l := &portListener{port: pc.port, addr: ln.Addr(), tls: pc.tls, done: make(chan struct{})}
+	h := g.handler(pc.port)
 	l.srv = &http.Server{
-		Handler:           g.handler(pc.port),
+		Handler:           h,
 		ConnContext:       withClientCheck,
 		ReadHeaderTimeout: or(g.o.ReadHeaderTimeout, 10*time.Second),
 		IdleTimeout:       or(g.o.IdleTimeout, 60*time.Second),
@@ -288,12 +292,20 @@ func (g *Gateway) startLocked(pc *portConfig) error {
 	var serveLn net.Listener = ln
 	if pc.tls {
 		p := pc.port
+		l.h1 = h1.NewServer(h, h1.Options{
+			ReadHeaderTimeout: l.srv.ReadHeaderTimeout,
+			IdleTimeout:       l.srv.IdleTimeout,
+			MaxHeaderBytes:    l.srv.MaxHeaderBytes,
+			ConnContext:       withClientCheck,
+			Logger:            g.log,
+		})
 		l.in = inbound.Listen(ln, func() []*inbound.VirtualHost { return g.inboundHosts(p) }, inbound.Options{
 			HandshakeTimeout: or(g.o.HandshakeTimeout, 10*time.Second),
 			MaxConns:         orInt(g.o.MaxConns, 10000),
 			Logger:           g.log,
 			Now:              g.now,
 			OnFailure:        func(f inbound.Failure) { g.inboundFailure(p, f) },
+			Handoff:          l.serveHTTP1,
 		})
 		serveLn = l.in
 	}
@@ -306,6 +318,32 @@ func (g *Gateway) startLocked(pc *portConfig) error {
 	g.listeners[pc.port] = l
 	g.log.Info("serving virtual host port", "port", pc.port, "addr", ln.Addr().String(), "tls", pc.tls)
 	return nil
+}
+
+// serveHTTP1 serves a TLS connection that did not choose HTTP/2 with the port's h1
+// server; HTTP/2 connections go on to the http.Server.
+func (l *portListener) serveHTTP1(tc *tls.Conn) bool {
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		return false
+	}
+	l.h1.ServeConn(tc)
+	return true
+}
+
+// shutdown drains the port's servers until ctx ends, then closes what is left.
+func (l *portListener) shutdown(ctx context.Context) {
+	var wg sync.WaitGroup
+	if l.h1 != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = l.h1.Shutdown(ctx)
+		}()
+	}
+	if err := l.srv.Shutdown(ctx); err != nil {
+		l.srv.Close()
+	}
+	wg.Wait()
 }
 
 // inboundHosts returns the current TLS virtual hosts of a port.
@@ -324,7 +362,7 @@ func (g *Gateway) stopLocked(l *portListener) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), or(g.o.ShutdownTimeout, 30*time.Second))
 		defer cancel()
-		_ = l.srv.Shutdown(ctx)
+		l.shutdown(ctx)
 	}()
 }
 
@@ -344,9 +382,7 @@ func (g *Gateway) stopAll() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := l.srv.Shutdown(ctx); err != nil {
-				l.srv.Close()
-			}
+			l.shutdown(ctx)
 			<-l.done
 		}()
 	}

@@ -66,6 +66,11 @@ type Options struct {
 	// after the connection is closed and its slot released; it never blocks Accept or
 	// other handshakes, but it should return promptly.
 	OnFailure func(Failure)
+
+	// Handoff, if set, is offered every connection whose handshake completed, in the
+	// goroutine of its handshake. When it takes the connection it serves it, closes it and
+	// returns true; Accept never sees it. When it returns false, Accept returns it.
+	Handoff func(*tls.Conn) bool
 }
 
 // Listener is a net.Listener whose Accept returns *tls.Conn with completed handshakes.
@@ -76,6 +81,7 @@ type Listener struct {
 	log     *slog.Logger
 	now     func() time.Time
 	onFail  func(Failure)
+	handoff func(*tls.Conn) bool
 
 	base   *tls.Config    // shared by every handshake: GetConfigForClient only
 	ticket [32]byte       // the session ticket key each virtual host's key derives from
@@ -113,10 +119,10 @@ func Listen(ln net.Listener, vhosts func() []*VirtualHost, o Options) *Listener 
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Listener{
 		ln: ln, vhosts: vhosts, timeout: o.HandshakeTimeout, log: o.Logger, now: o.Now,
-		onFail: o.OnFailure,
-		slots:  make(chan struct{}, o.MaxConns),
-		ready:  make(chan *tls.Conn),
-		ctx:    ctx, cancel: cancel,
+		onFail: o.OnFailure, handoff: o.Handoff,
+		slots: make(chan struct{}, o.MaxConns),
+		ready: make(chan *tls.Conn),
+		ctx:   ctx, cancel: cancel,
 		stats: make(map[string]int),
 	}
 	_, _ = rand.Read(l.ticket[:]) // never fails: crypto/rand crashes the program instead
@@ -239,6 +245,9 @@ func (l *Listener) serve(raw net.Conn) {
 	if err == nil {
 		wc.recording = false
 		_ = raw.SetDeadline(time.Time{})
+		if l.handoff != nil && l.handoff(tc) {
+			return
+		}
 		select {
 		case l.ready <- tc:
 		case <-l.ctx.Done():

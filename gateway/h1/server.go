@@ -1,0 +1,386 @@
+// Package h1 serves HTTP/1.1 on connections whose handshake is done, each from the
+// goroutine that hands it over, with one buffered write per response.
+//
+// It exists for speed: net/http's server starts a goroutine per request to watch the
+// client (a background read, stopped with two deadline changes) and writes a response's
+// head and body separately when the handler flushes. A gateway's HTTP/1.1 connections are
+// served here instead; HTTP/2 connections stay with net/http.
+//
+// Requests are parsed by http.ReadRequest and handed to an http.Handler with an
+// http.ResponseWriter that also implements http.Flusher and http.Hijacker, so handlers
+// such as httputil.ReverseProxy work unchanged. Keep-alive, HTTP/1.0, pipelining,
+// "Expect: 100-continue", chunked and fixed-length bodies, HEAD, trailers and the limits
+// of a server exposed to anyone (idle and read-header timeouts, header size) follow
+// net/http's behaviour.
+//
+// A request's context is canceled when its connection closes or the server shuts down;
+// a client that goes away while its request waits is noticed at the next write, not at
+// once.
+package h1
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options are a Server's limits.
+type Options struct {
+	ReadHeaderTimeout time.Duration // from a request's first byte to the end of its head (10 s)
+	IdleTimeout       time.Duration // between requests (60 s)
+	MaxHeaderBytes    int           // request line and header (64 KiB)
+	// ConnContext, if set, derives each connection's base context (as http.Server's).
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	Logger      *slog.Logger // default: discard
+}
+
+// Server serves HTTP/1.1 connections with one handler. It is safe for concurrent use.
+type Server struct {
+	h http.Handler
+	o Options
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	shutdown atomic.Bool
+	idle     chan struct{} // closed when the last connection ends after Shutdown
+}
+
+// NewServer returns a server for h.
+func NewServer(h http.Handler, o Options) *Server {
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = 10 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 60 * time.Second
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = 64 << 10
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{h: h, o: o, conns: map[*conn]struct{}{}}
+}
+
+// conn is one connection's state.
+type conn struct {
+	nc     net.Conn
+	lr     limitedReader
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	remote string
+	tls    *tls.ConnectionState
+	busy   atomic.Bool // a request is being read or served
+	cancel context.CancelFunc
+
+	hijacked bool
+}
+
+// writeBufferSize lets a response head and a small body leave in one write, one TLS
+// record.
+const writeBufferSize = 8 << 10
+
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
+)
+
+// ServeConn serves c until the client closes it, a limit is hit or the server shuts down,
+// then closes it (unless a handler hijacked it). It returns when the connection is done.
+func (s *Server) ServeConn(nc net.Conn) {
+	c := &conn{nc: nc, remote: nc.RemoteAddr().String()}
+	if tc, ok := nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		c.tls = &st
+	}
+	if !s.track(c, true) {
+		nc.Close()
+		return
+	}
+	defer s.track(c, false)
+	ctx := context.Background()
+	if s.o.ConnContext != nil {
+		ctx = s.o.ConnContext(ctx, nc)
+	}
+	ctx, c.cancel = context.WithCancel(ctx)
+	defer c.cancel()
+
+	c.lr = limitedReader{r: nc, n: -1}
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(&c.lr)
+	c.bw = writers.Get().(*bufio.Writer)
+	c.bw.Reset(nc)
+	defer func() {
+		if c.hijacked {
+			return // the buffers went with the connection
+		}
+		c.br.Reset(nil)
+		readers.Put(c.br)
+		c.bw.Reset(nil)
+		writers.Put(c.bw)
+		nc.Close()
+	}()
+	w := &response{c: c}
+	for {
+		if !s.serveOne(ctx, c, w) || c.hijacked || s.shutdown.Load() {
+			return
+		}
+	}
+}
+
+// serveOne reads and answers one request; it reports whether the connection may carry
+// another.
+func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
+	// Idle: wait for the first byte of the next request.
+	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.IdleTimeout))
+	if _, err := c.br.Peek(1); err != nil {
+		return false
+	}
+	c.busy.Store(true)
+	defer c.busy.Store(false)
+	if s.shutdown.Load() {
+		return false
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.ReadHeaderTimeout))
+	c.lr.n = int64(s.o.MaxHeaderBytes) + 4096 // net/http's allowance for the request line
+	req, err := http.ReadRequest(c.br)
+	tooBig := c.lr.n == 0
+	c.lr.n = -1
+	if err != nil {
+		switch {
+		case tooBig:
+			c.answerError(http.StatusRequestHeaderFieldsTooLarge, "431 Request Header Fields Too Large")
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), isTimeout(err):
+			// The client went away or stalled: nothing to answer.
+		default:
+			c.answerError(http.StatusBadRequest, "400 Bad Request")
+		}
+		return false
+	}
+	_ = c.nc.SetReadDeadline(time.Time{})
+	if msg := invalid(req); msg != "" {
+		c.answerError(http.StatusBadRequest, "400 Bad Request: "+msg)
+		return false
+	}
+	req.RemoteAddr = c.remote
+	req.TLS = c.tls
+	req = req.WithContext(ctx)
+	body := &requestBody{ReadCloser: req.Body}
+	req.Body = body
+	if req.ProtoAtLeast(1, 1) && hasToken(req.Header["Expect"], "100-continue") && req.ContentLength != 0 {
+		body.continueW = c.bw
+	}
+	w.reset(req)
+	s.serveHTTP(w, req)
+	if c.hijacked {
+		return false
+	}
+	keep := w.finish()
+	if err := c.bw.Flush(); err != nil {
+		return false
+	}
+	if !keep || req.Close {
+		return false
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.ReadHeaderTimeout))
+	return body.drain()
+}
+
+// serveHTTP calls the handler, turning a panic into a closed connection as net/http does
+// (http.ErrAbortHandler silently).
+func (s *Server) serveHTTP(w *response, req *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.broken = true
+			if v != http.ErrAbortHandler {
+				s.o.Logger.Error("h1: handler panic", "client", req.RemoteAddr, "path", req.URL.Path, "panic", v)
+			}
+		}
+	}()
+	s.h.ServeHTTP(w, req)
+}
+
+// invalid returns why a parsed request cannot be served, or "".
+func invalid(req *http.Request) string {
+	hosts, haveHost := req.Header["Host"]
+	switch {
+	case req.ProtoAtLeast(1, 1) && !haveHost && req.Host == "":
+		return "missing required Host header"
+	case len(hosts) > 1:
+		return "too many Host headers"
+	case req.ProtoMajor != 1:
+		return "unsupported protocol version"
+	}
+	if exp := req.Header["Expect"]; len(exp) > 0 && !(len(exp) == 1 && strings.EqualFold(exp[0], "100-continue")) {
+		return "unsupported Expect header"
+	}
+	return ""
+}
+
+// answerError writes a plain-text error and the end of the connection.
+func (c *conn) answerError(status int, text string) {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	c.bw.WriteString("HTTP/1.1 ")
+	c.bw.WriteString(statusLine(status))
+	c.bw.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
+	c.bw.WriteString(text)
+	_ = c.bw.Flush()
+}
+
+// track adds or removes a connection; it refuses new ones after Shutdown.
+func (s *Server) track(c *conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.shutdown.Load() {
+			return false
+		}
+		s.conns[c] = struct{}{}
+		return true
+	}
+	delete(s.conns, c)
+	if len(s.conns) == 0 && s.idle != nil {
+		close(s.idle)
+		s.idle = nil
+	}
+	return true
+}
+
+// Shutdown stops taking connections, closes the idle ones, lets each busy one finish its
+// request, and waits for them until ctx ends; then it closes what is left and returns
+// ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown.Store(true)
+	if len(s.conns) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.idle == nil {
+		s.idle = make(chan struct{})
+	}
+	done := s.idle
+	s.mu.Unlock()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.closeIdle()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// closeIdle wakes the connections waiting for a request: their read fails at once.
+func (s *Server) closeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if !c.busy.Load() {
+			_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+		}
+	}
+}
+
+// Close closes every connection now.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutdown.Store(true)
+	for c := range s.conns {
+		c.nc.Close()
+		c.cancel()
+	}
+}
+
+// limitedReader reads from r, at most n bytes when n >= 0.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return l.r.Read(p)
+	}
+	if l.n == 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+var errHeaderTooLarge = errors.New("h1: request header too large")
+
+// requestBody is a request's body: it answers "100 Continue" at the first read when the
+// client asked, and knows whether it was read to the end.
+type requestBody struct {
+	io.ReadCloser
+	continueW *bufio.Writer
+	eof       bool
+	closed    bool
+}
+
+func (b *requestBody) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if b.continueW != nil {
+		b.continueW.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		err := b.continueW.Flush()
+		b.continueW = nil
+		if err != nil {
+			return 0, err
+		}
+	}
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *requestBody) Close() error {
+	b.closed = true
+	return nil
+}
+
+// maxDrain is how much of a body the handler left unread is read to keep the connection.
+const maxDrain = 256 << 10
+
+// drain reads what the handler left of the body and reports whether the connection can
+// carry the next request. A client still waiting for "100 Continue" never sent the body:
+// the connection closes.
+func (b *requestBody) drain() bool {
+	if b.eof || b.ReadCloser == http.NoBody {
+		return true
+	}
+	if b.continueW != nil {
+		return false
+	}
+	n, err := io.CopyN(io.Discard, b.ReadCloser, maxDrain+1)
+	return err == io.EOF && n <= maxDrain
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
