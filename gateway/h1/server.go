@@ -140,7 +140,9 @@ func (s *Server) ServeConn(nc net.Conn) {
 // serveOne reads and answers one request; it reports whether the connection may carry
 // another.
 func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
-	// Idle: wait for the first byte of the next request.
+	// Idle: wait for the first byte of the next request. What is read from here to the
+	// end of the head counts against the header limit.
+	c.lr.n = int64(s.o.MaxHeaderBytes) + 4096 // net/http's allowance for the request line
 	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.IdleTimeout))
 	if _, err := c.br.Peek(1); err != nil {
 		return false
@@ -151,7 +153,6 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 		return false
 	}
 	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.ReadHeaderTimeout))
-	c.lr.n = int64(s.o.MaxHeaderBytes) + 4096 // net/http's allowance for the request line
 	req, err := http.ReadRequest(c.br)
 	tooBig := c.lr.n == 0
 	c.lr.n = -1
