@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -262,16 +263,18 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.committed {
 		return nil, nil, errHijackAfterWrite
 	}
+	if !c.watch.disarm(c) {
+		return nil, nil, errClientGone
+	}
 	c.hijacked = true
 	_ = c.nc.SetDeadline(time.Time{})
 	return c.nc, bufio.NewReadWriter(c.br, c.bw), nil
 }
 
-var errHijackAfterWrite = &hijackError{}
-
-type hijackError struct{}
-
-func (*hijackError) Error() string { return "h1: hijack after the response head was written" }
+var (
+	errHijackAfterWrite = errors.New("h1: hijack after the response head was written")
+	errClientGone       = errors.New("h1: hijack: the client closed the connection")
+)
 
 // SetReadDeadline and SetWriteDeadline let http.ResponseController bound a handler's
 // reads and writes.

@@ -13,9 +13,10 @@
 // of a server exposed to anyone (idle and read-header timeouts, header size) follow
 // net/http's behaviour.
 //
-// A request's context is canceled when its connection closes or the server shuts down;
-// a client that goes away while its request waits is noticed at the next write, not at
-// once.
+// A request's context is canceled when its connection closes, when the server shuts
+// down, and when the client goes away while its request is served: a request still
+// running after WatchAfter (its body read) gets a read of the connection in the
+// background, as net/http does for every request.
 package h1
 
 import (
@@ -81,6 +82,7 @@ type conn struct {
 	tls    *tls.ConnectionState
 	busy   atomic.Bool // a request is being read or served
 	cancel context.CancelFunc
+	watch  watcher
 
 	hijacked bool
 }
@@ -181,7 +183,11 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 		body.continueW = c.bw
 	}
 	w.reset(req)
+	c.watch.arm(c, body)
 	s.serveHTTP(w, req)
+	if !c.watch.disarm(c) {
+		return false
+	}
 	if c.hijacked {
 		return false
 	}
@@ -308,13 +314,104 @@ func (s *Server) Close() {
 	}
 }
 
-// limitedReader reads from r, at most n bytes when n >= 0.
+// WatchAfter is how long a request runs before its connection is watched for the
+// client going away.
+const WatchAfter = time.Second
+
+// watcher reads the connection in the background while a long request is served, to
+// cancel the connection's context when the client closes it. A byte it reads (the start
+// of a pipelined request) is handed back to the connection's reader.
+type watcher struct {
+	timer *time.Timer
+	body  atomic.Pointer[requestBody]
+	mu    sync.Mutex
+	state int // idle, armed, reading
+	done  chan struct{}
+	got   [1]byte
+	n     int
+	err   error
+}
+
+const (
+	watchIdle = iota
+	watchArmed
+	watchReading
+)
+
+// arm starts the timer for a request whose body is b.
+func (w *watcher) arm(c *conn, b *requestBody) {
+	w.body.Store(b)
+	w.mu.Lock()
+	w.state = watchArmed
+	w.mu.Unlock()
+	if w.timer == nil {
+		w.timer = time.AfterFunc(WatchAfter, func() { w.fire(c) })
+	} else {
+		w.timer.Reset(WatchAfter)
+	}
+}
+
+// fire starts the background read, unless the request ended or the handler may still
+// read its body.
+func (w *watcher) fire(c *conn) {
+	b := w.body.Load()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.state != watchArmed || b == nil || !b.done() || c.br.Buffered() > 0 {
+		return
+	}
+	w.state = watchReading
+	w.done = make(chan struct{})
+	go func() {
+		n, err := c.lr.r.Read(w.got[:])
+		w.n, w.err = n, err
+		if n == 0 && err != nil && !isTimeout(err) {
+			c.cancel() // the client went away
+		}
+		close(w.done)
+	}()
+}
+
+// disarm stops the watch at the end of a request; it reports whether the connection can
+// carry another.
+func (w *watcher) disarm(c *conn) bool {
+	w.timer.Stop()
+	w.body.Store(nil)
+	w.mu.Lock()
+	state := w.state
+	w.state = watchIdle
+	w.mu.Unlock()
+	if state != watchReading {
+		return true
+	}
+	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+	<-w.done
+	if w.n > 0 {
+		c.lr.unread = append(c.lr.unread, w.got[0])
+		return true
+	}
+	return isTimeout(w.err)
+}
+
+// limitedReader reads from r, at most n bytes when n >= 0; bytes in unread come first.
 type limitedReader struct {
-	r io.Reader
-	n int64
+	r      io.Reader
+	n      int64
+	unread []byte
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
+	if len(l.unread) > 0 && len(p) > 0 {
+		if l.n == 0 {
+			return 0, errHeaderTooLarge
+		}
+		n := copy(p, l.unread)
+		l.unread = l.unread[n:]
+		if l.n > 0 {
+			l.n -= int64(n)
+		}
+		return n, nil
+	}
 	if l.n < 0 {
 		return l.r.Read(p)
 	}
@@ -338,7 +435,11 @@ type requestBody struct {
 	continueW *bufio.Writer
 	eof       bool
 	closed    bool
+	finished  atomic.Bool // read to the end, or nothing to read
 }
+
+// done reports whether the body holds nothing more to read (safe from any goroutine).
+func (b *requestBody) done() bool { return b.finished.Load() || b.ReadCloser == http.NoBody }
 
 func (b *requestBody) Read(p []byte) (int, error) {
 	if b.closed {
@@ -355,6 +456,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
 		b.eof = true
+		b.finished.Store(true)
 	}
 	return n, err
 }

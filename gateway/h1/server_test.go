@@ -503,3 +503,55 @@ func TestTLS(t *testing.T) {
 		t.Errorf("got %q; want the SNI and the client's address", b)
 	}
 }
+
+// TestClientGone: a client that closes its connection while its request runs cancels the
+// request's context; a long request whose client sent its next request meanwhile
+// (pipelining) is answered, and so is the next one.
+func TestClientGone(t *testing.T) {
+	canceled := make(chan time.Duration, 1)
+	ts := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/wait":
+			start := time.Now()
+			select {
+			case <-r.Context().Done():
+				canceled <- time.Since(start)
+			case <-time.After(10 * time.Second):
+				canceled <- -1
+			}
+		case "/slow":
+			time.Sleep(WatchAfter + 500*time.Millisecond)
+			io.WriteString(w, "slow")
+		default:
+			io.WriteString(w, r.Method+" "+r.URL.Path)
+		}
+	}), Options{})
+	c, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(100 * time.Millisecond)
+	c.Close()
+	if d := <-canceled; d < 0 || d > WatchAfter+2*time.Second {
+		t.Errorf("client gone: the request's context canceled after %v; want within %v", d, WatchAfter+2*time.Second)
+	}
+	got := raw(t, ts.addr, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
+	if !strings.Contains(got, "\r\n\r\nslow") || !strings.HasSuffix(got, "\r\n\r\nGET /next") {
+		t.Errorf("pipelined after a watched request: got %q; want both answers", got)
+	}
+	c2, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	// The next request arrives while the watch reads: its first byte must not be lost.
+	io.WriteString(c2, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(WatchAfter + 200*time.Millisecond)
+	io.WriteString(c2, "GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	all, _ := io.ReadAll(c2)
+	if !strings.Contains(string(all), "\r\n\r\nslow") || !strings.HasSuffix(string(all), "\r\n\r\nGET /after") {
+		t.Errorf("request sent during the watch: got %q; want both answers", all)
+	}
+}
