@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -78,6 +79,7 @@ type Gateway struct {
 	ready      chan struct{}
 	readyOnce  sync.Once
 	stopPools  context.CancelFunc
+	rp         *httputil.ReverseProxy
 }
 
 // portListener is one open port and its server.
@@ -109,6 +111,7 @@ func New(o Options) (*Gateway, error) {
 		g.findings = observe.NewFindings(0)
 	}
 	g.diagnoser = outbound.NewDiagnoser()
+	g.rp = g.newReverseProxy()
 	return g, nil
 }
 

@@ -34,6 +34,8 @@ type exchange struct {
 	route       *route
 	vh          *vhost
 	member      string
+	rt          http.RoundTripper // the target's, or its chosen pool member's
+	host        string            // the target's address, or its member's
 }
 
 type exchangeKey struct{}
@@ -46,7 +48,7 @@ func (g *Gateway) handler(port int) http.Handler {
 		x.rec = observe.AccessRecord{Time: now, MessageID: observe.NewMessageID(now), Client: r.RemoteAddr,
 			Method: r.Method, Path: r.URL.Path, Proto: r.Proto}
 		if r.TLS != nil {
-			x.rec.ClientTLS = &observe.TLSLeg{Version: tlswire.VersionName(r.TLS.Version), Suite: tls.CipherSuiteName(r.TLS.CipherSuite), SNI: r.TLS.ServerName}
+			x.rec.ClientTLS = clientLeg(r)
 		}
 		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 		cw.Header().Set(HeaderMessageID, x.rec.MessageID)
@@ -54,7 +56,7 @@ func (g *Gateway) handler(port int) http.Handler {
 			x.rec.Status = cw.status
 			x.rec.BytesSent = cw.n
 			x.rec.TotalMillis = ms(g.now().Sub(x.start))
-			g.counters.Inc("requests." + strconv.Itoa(cw.status))
+			g.counters.Inc(statusCounter(cw.status))
 			if x.rec.FaultCode != "" {
 				g.counters.Inc("faults." + x.rec.FaultCode)
 			}
@@ -100,6 +102,54 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, port int, x *exc
 	g.proxy(w, r, x)
 }
 
+// tlsLeg describes one leg's TLS for the access log.
+func tlsLeg(st *tls.ConnectionState) *observe.TLSLeg {
+	return &observe.TLSLeg{Version: tlswire.VersionName(st.Version), Suite: suiteName(st.CipherSuite), SNI: st.ServerName}
+}
+
+// clientLeg is tlsLeg of the request's connection, made once per connection (the
+// connection's clientCheck keeps it; access records only read it).
+func clientLeg(r *http.Request) *observe.TLSLeg {
+	cc, _ := r.Context().Value(clientCheckKey{}).(*clientCheck)
+	if cc == nil {
+		return tlsLeg(r.TLS)
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.leg == nil || cc.legOf != r.TLS {
+		cc.leg, cc.legOf = tlsLeg(r.TLS), r.TLS
+	}
+	return cc.leg
+}
+
+var suiteNames sync.Map // uint16 → string
+
+// suiteName is tls.CipherSuiteName, remembered.
+func suiteName(id uint16) string {
+	if v, ok := suiteNames.Load(id); ok {
+		return v.(string)
+	}
+	name := tls.CipherSuiteName(id)
+	suiteNames.Store(id, name)
+	return name
+}
+
+// statusCounters are the counter names of the statuses 0 to 999.
+var statusCounters = func() []string {
+	out := make([]string, 1000)
+	for i := range out {
+		out[i] = "requests." + strconv.Itoa(i)
+	}
+	return out
+}()
+
+func statusCounter(status int) string {
+	if status >= 0 && status < len(statusCounters) {
+		return statusCounters[status]
+	}
+	return "requests." + strconv.Itoa(status)
+}
+
 // clientCheck remembers, per connection, that its client certificate passed the virtual
 // host's check, so that the chain is verified once per connection rather than on every
 // request (keep-alive, HTTP/2 streams). It is valid for the same virtual host
@@ -109,6 +159,9 @@ type clientCheck struct {
 	mu    sync.Mutex
 	vh    *inbound.VirtualHost
 	until time.Time
+
+	leg   *observe.TLSLeg // the client leg of the access log
+	legOf *tls.ConnectionState
 }
 
 type clientCheckKey struct{}
@@ -182,8 +235,6 @@ func (v *vhost) match(path string) *route {
 // proxy forwards the request to the route's target, streaming both bodies.
 func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
 	t := x.route.target
-	var tr http.RoundTripper
-	host := ""
 	if t.pool != nil {
 		m, err := t.pool.Pick()
 		if err != nil {
@@ -192,35 +243,45 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
 		}
 		x.member = m.Name
 		x.rec.Target = m.Name
-		tr = poolRoundTripper{pool: t.pool, m: m}
-		host = m.Transport.Config().Address
+		x.rt = poolRoundTripper{pool: t.pool, m: m}
+		x.host = m.Transport.Config().Address
 	} else {
 		x.rec.Target = t.name
-		tr = t.single
-		host = t.host
+		x.rt = t.single
+		x.host = t.host
 	}
-	rest := strings.TrimPrefix(r.URL.Path, x.route.basePath)
-	rp := &httputil.ReverseProxy{
-		Transport: timedTransport{tr, x, g},
+	g.rp.ServeHTTP(w, r)
+}
+
+// newReverseProxy returns the gateway's one ReverseProxy: what differs from one request
+// to the next comes from the exchange in the request's context.
+func (g *Gateway) newReverseProxy() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Transport: exchangeTransport{g},
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL = &url.URL{Scheme: t.scheme, Host: host, Path: t.path + rest, RawQuery: r.URL.RawQuery}
-			pr.Out.Host = host
+			x := exchangeOf(pr.In)
+			t := x.route.target
+			rest := strings.TrimPrefix(pr.In.URL.Path, x.route.basePath)
+			pr.Out.URL = &url.URL{Scheme: t.scheme, Host: x.host, Path: t.path + rest, RawQuery: pr.In.URL.RawQuery}
+			pr.Out.Host = x.host
 			pr.SetXForwarded()
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			if resp.TLS != nil {
-				x.rec.TargetTLS = &observe.TLSLeg{Version: tlswire.VersionName(resp.TLS.Version), Suite: tls.CipherSuiteName(resp.TLS.CipherSuite), SNI: resp.TLS.ServerName}
+				exchangeOf(resp.Request).rec.TargetTLS = tlsLeg(resp.TLS)
 			}
 			return nil
 		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { g.targetError(w, r, x, err) },
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { g.targetError(w, r, exchangeOf(r), err) },
 		// Streaming responses (no Content-Length, text/event-stream) are flushed as they
 		// come; others are written when the server's buffer fills or the body ends, so a
 		// small response is one TLS record.
 		BufferPool: copyBuffers,
 	}
-	rp.ServeHTTP(w, r)
 }
+
+// exchangeOf returns the exchange of a request the gateway is serving.
+func exchangeOf(r *http.Request) *exchange { return r.Context().Value(exchangeKey{}).(*exchange) }
 
 // copyBuffers are ReverseProxy's body copy buffers, reused across requests.
 var copyBuffers = &bufferPool{}
@@ -248,18 +309,16 @@ func (p poolRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// timedTransport measures the time to the target's response headers.
-type timedTransport struct {
-	next http.RoundTripper
-	x    *exchange
-	g    *Gateway
-}
+// exchangeTransport sends a request through its exchange's round tripper and measures
+// the time to the target's response headers.
+type exchangeTransport struct{ g *Gateway }
 
-func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t exchangeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	x := exchangeOf(r)
 	start := t.g.now()
-	resp, err := t.next.RoundTrip(r)
+	resp, err := x.rt.RoundTrip(r)
 	if err == nil {
-		t.x.rec.TargetMillis = ms(t.g.now().Sub(start))
+		x.rec.TargetMillis = ms(t.g.now().Sub(start))
 	}
 	return resp, err
 }

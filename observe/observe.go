@@ -4,10 +4,10 @@ package observe
 
 import (
 	"bufio"
-	"crypto/rand"
 	"encoding/hex"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -23,8 +23,15 @@ func NewMessageID(now time.Time) string {
 		b[i] = byte(ms)
 		ms >>= 8
 	}
-	_, _ = rand.Read(b[6:])
-	return "tg-" + hex.EncodeToString(b[:])
+	r := rand.Uint64() // IDs need to be unique, not secret
+	for i := 6; i < 12; i++ {
+		b[i] = byte(r)
+		r >>= 8
+	}
+	var out [3 + 2*len(b)]byte
+	copy(out[:], "tg-")
+	hex.Encode(out[3:], b[:])
+	return string(out[:])
 }
 
 // TLSLeg is the TLS of one side of a proxied request.
