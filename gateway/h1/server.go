@@ -169,7 +169,9 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 		}
 		return false
 	}
-	_ = c.nc.SetReadDeadline(time.Time{})
+	if req.Body != http.NoBody {
+		_ = c.nc.SetReadDeadline(time.Time{}) // bodies are read at the handler's pace
+	}
 	if msg := invalid(req); msg != "" {
 		c.answerError(http.StatusBadRequest, "400 Bad Request: "+msg)
 		return false
@@ -197,6 +199,9 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 	}
 	if !keep || req.Close {
 		return false
+	}
+	if body.done() {
+		return true
 	}
 	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.ReadHeaderTimeout))
 	return body.drain()
@@ -362,6 +367,8 @@ func (w *watcher) fire(c *conn) {
 	}
 	w.state = watchReading
 	w.done = make(chan struct{})
+	// The read-header deadline may still be set. (Under w.mu: disarm sets its own after.)
+	_ = c.nc.SetReadDeadline(time.Time{})
 	go func() {
 		n, err := c.lr.r.Read(w.got[:])
 		w.n, w.err = n, err
