@@ -24,7 +24,8 @@
 # about 8 minutes)
 # Environment: CONNS (connections of every load, 50), STREAMS (h2load streams per
 # connection, 10), KEY (rsa: RSA 2048 certificates, the default; ec: ECDSA P-256),
-# PROFILE_DIR (keep the profiles there), TLSGATE (measure this tlsgate binary instead of
+# PROXIES (the proxies measured, nginx always among them: default "tlsgate nginx haproxy
+# stdproxy"), PROFILE (0: no profile), PROFILE_DIR (keep the profiles there), TLSGATE (measure this tlsgate binary instead of
 # building one).
 # Needs: go, openssl, curl, wrk, h2load, nginx, haproxy (Debian: apt-get install -y wrk
 # nghttp2-client haproxy nginx-light openssl curl); it installs the missing ones with
@@ -248,7 +249,14 @@ waitport "$p_haproxy" "haproxy" || { cat "$work/haproxy.log" >&2; exit 1; }
 waitport "$p_tlsgate" "tlsgate" || { cat "$work/tg/serve.log" >&2; exit 1; }
 waitport "$p_stdproxy" "stdproxy" || { cat "$work/stdproxy.log" >&2; exit 1; }
 
-proxies=(tlsgate nginx haproxy stdproxy)
+read -r -a proxies <<<"${PROXIES:-tlsgate nginx haproxy stdproxy}"
+case " ${proxies[*]} " in
+*" nginx "*) ;;
+*) echo "error: PROXIES must include nginx (the figures are ratios to nginx's)" >&2; exit 2 ;;
+esac
+for p in "${proxies[@]}"; do
+	case $p in tlsgate | nginx | haproxy | stdproxy) ;; *) echo "error: PROXIES: unknown proxy $p (tlsgate, nginx, haproxy, stdproxy)" >&2; exit 2 ;; esac
+done
 port() { local v="p_$1"; echo "${!v}"; }
 
 # Correctness first: through each proxy, over HTTP/1.1 and HTTP/2, the backend's body.
@@ -363,6 +371,10 @@ echo
 
 # Where tlsgate's time goes: a CPU profile during one more run of each load but the
 # resumed handshakes.
+if [ "${PROFILE:-1}" = 0 ] || [[ " ${proxies[*]} " != *" tlsgate "* ]]; then
+	echo "machine at the end: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
 profdir=${PROFILE_DIR:-$work}
 mkdir -p "$profdir"
 psecs=6
