@@ -25,8 +25,8 @@
 # Environment: CONNS (connections of every load, 50), STREAMS (h2load streams per
 # connection, 10), KEY (rsa: RSA 2048 certificates, the default; ec: ECDSA P-256),
 # PROXIES (the proxies measured, nginx always among them: default "tlsgate nginx haproxy
-# stdproxy"), PROFILE (0: no profile), PROFILE_DIR (keep the profiles there), TLSGATE (measure this tlsgate binary instead of
-# building one).
+# stdproxy"), PROFILE (0: no profile), PROFILE_DIR (keep the profiles there), TLSGATE
+# (measure this tlsgate binary instead of building one).
 # Needs: go, openssl, curl, wrk, h2load, nginx, haproxy (Debian: apt-get install -y wrk
 # nghttp2-client haproxy nginx-light openssl curl); it installs the missing ones with
 # apt-get. It never touches the system's nginx or haproxy services: every process runs from
@@ -38,6 +38,14 @@ secs=${2:-8}
 conns=${CONNS:-50}
 streams=${STREAMS:-10}
 keytype=${KEY:-rsa}
+read -r -a proxies <<<"${PROXIES:-tlsgate nginx haproxy stdproxy}"
+case " ${proxies[*]} " in
+*" nginx "*) ;;
+*) echo "error: PROXIES must include nginx (the figures are ratios to nginx's)" >&2; exit 2 ;;
+esac
+for p in "${proxies[@]}"; do
+	case $p in tlsgate | nginx | haproxy | stdproxy) ;; *) echo "error: PROXIES: unknown proxy $p (tlsgate, nginx, haproxy, stdproxy)" >&2; exit 2 ;; esac
+done
 
 need=()
 command -v openssl >/dev/null || need+=(openssl)
@@ -249,14 +257,6 @@ waitport "$p_haproxy" "haproxy" || { cat "$work/haproxy.log" >&2; exit 1; }
 waitport "$p_tlsgate" "tlsgate" || { cat "$work/tg/serve.log" >&2; exit 1; }
 waitport "$p_stdproxy" "stdproxy" || { cat "$work/stdproxy.log" >&2; exit 1; }
 
-read -r -a proxies <<<"${PROXIES:-tlsgate nginx haproxy stdproxy}"
-case " ${proxies[*]} " in
-*" nginx "*) ;;
-*) echo "error: PROXIES must include nginx (the figures are ratios to nginx's)" >&2; exit 2 ;;
-esac
-for p in "${proxies[@]}"; do
-	case $p in tlsgate | nginx | haproxy | stdproxy) ;; *) echo "error: PROXIES: unknown proxy $p (tlsgate, nginx, haproxy, stdproxy)" >&2; exit 2 ;; esac
-done
 port() { local v="p_$1"; echo "${!v}"; }
 
 # Correctness first: through each proxy, over HTTP/1.1 and HTTP/2, the backend's body.
