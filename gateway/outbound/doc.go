@@ -1,9 +1,14 @@
 // Package outbound opens TLS connections to backends as a target's SSLInfo configures them, and diagnoses every failure on the spot.
 //
-// A Transport is one target's http.RoundTripper: an http.Transport with its own keep-alive
-// pool whose DialTLSContext performs the handshake itself, with the recording client of
-// tlsdiag/probe (probe.Dial), so that a failed handshake leaves the same facts the doctor
-// gathers for its as-configured attempt. Every failure to reach the backend is an *Error
+// A Transport is one target's http.RoundTripper: its own pool of kept-alive HTTP/1.1
+// connections, each opened with the recording client of tlsdiag/probe (probe.Dial), so
+// that a failed handshake leaves the same facts the doctor gathers for its as-configured
+// attempt. An exchange runs on the caller's goroutine: the request written, the response
+// header read within IOTimeout, the body streamed to the caller, and the connection back in
+// the pool once the body is read to its end. A request sent on a kept-alive connection
+// that the server closed before answering is sent again, once, on a new connection when
+// its body allows. Requests for a protocol upgrade go through an http.Transport dialling
+// the same way, whose 101 response carries the connection. Every failure to reach the backend is an *Error
 // of one Kind (HandshakeFailed, Unreachable, Timeout) carrying the diagnosis engine's
 // Report: findings named by the cause catalog, with evidence and the fix.
 //

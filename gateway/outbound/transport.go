@@ -26,7 +26,8 @@ import (
 
 // Transport is one target's http.RoundTripper: a keep-alive pool of connections opened as
 // the target's Config says, each failure to reach the backend an *Error with its diagnosis.
-// It is safe for concurrent use.
+// Its HTTP/1.1 exchanges run on the caller's goroutine; a request for a protocol upgrade
+// goes through an http.Transport instead. It is safe for concurrent use.
 type Transport struct {
 	cfg  Config
 	key  string
@@ -38,11 +39,13 @@ type Transport struct {
 	pcfg  probe.Config
 	copts probe.ClientOptions
 
-	rt    *http.Transport // the keep-alive pool
+	idle  connPool        // the keep-alive pool
+	rt    *http.Transport // protocol upgrades: a 101 response's body is the connection
 	check *http.Transport // health checks: a new connection each time
 
-	mu    sync.Mutex
-	conns map[*tls.Conn]*connInfo // open connections, for what their handshake showed
+	mu sync.Mutex
+	// conns are rt's and check's open connections, for what their handshake showed.
+	conns map[*tls.Conn]*connInfo
 	// closed remembers the last connections closed: http.Transport may close a connection
 	// (on the server's alert) before the request that gets it looks it up.
 	closed     [closedKept]closedConn
@@ -74,6 +77,7 @@ func NewTransport(cfg Config, o Options) *Transport {
 		diag:  o.Diagnoser,
 		conns: map[*tls.Conn]*connInfo{},
 	}
+	t.idle.timeout = idleConnTimeout
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
@@ -129,6 +133,7 @@ func (t *Transport) Expectations() *tlsdiag.Expectations { return t.cfg.doctorEx
 
 // CloseIdleConnections closes the pool's idle connections.
 func (t *Transport) CloseIdleConnections() {
+	t.idle.closeAll()
 	t.rt.CloseIdleConnections()
 	t.check.CloseIdleConnections()
 }
@@ -137,7 +142,10 @@ func (t *Transport) CloseIdleConnections() {
 // when set, stays the Host header), over TLS when Config.TLS. Every failure to reach the
 // backend is an *Error; a canceled request returns the context's error.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.roundTrip(t.rt, req)
+	if isUpgrade(req.Header) {
+		return t.roundTrip(t.rt, req)
+	}
+	return t.roundTrip(nil, req)
 }
 
 // Check opens a new connection, performs the handshake and sends GET /: the health
@@ -183,26 +191,24 @@ func (c *connTrace) last() (*connInfo, bool) {
 	return c.info, c.reused
 }
 
+// roundTrip sends req through rt, or through the Transport's own pool when rt is nil.
 func (t *Transport) roundTrip(rt *http.Transport, req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	trace := connTrace{t: t}
-	out := req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: trace.got}))
-	u := *req.URL
-	u.Scheme, u.Host = "http", t.cfg.Address
-	if t.cfg.TLS {
-		u.Scheme = "https"
+	var (
+		resp  *http.Response
+		info  *connInfo // the connection's, when known
+		fresh bool      // the connection was new
+		err   error
+	)
+	if rt == nil {
+		resp, info, fresh, err = t.send(t.outgoing(ctx, req))
+	} else {
+		trace := &connTrace{t: t}
+		resp, err = rt.RoundTrip(t.outgoing(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: trace.got}), req))
+		var reused bool
+		info, reused = trace.last()
+		fresh = !reused
 	}
-	out.URL = &u
-	if out.Host == "" {
-		out.Host = req.URL.Host
-	}
-	if out.Host == "" {
-		_, port, _ := net.SplitHostPort(t.cfg.Address)
-		out.Host = net.JoinHostPort(t.cfg.Host, port)
-	}
-
-	resp, err := rt.RoundTrip(out)
-	info, reused := trace.last()
 	if err != nil {
 		if e := AsError(err); e != nil {
 			return nil, e
@@ -210,7 +216,7 @@ func (t *Transport) roundTrip(rt *http.Transport, req *http.Request) (*http.Resp
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		if info != nil && !reused {
+		if info != nil && fresh {
 			if a := refusedAfterHandshake(info.attempt, err); a != nil {
 				return nil, t.failure(ctx, a, err)
 			}
@@ -229,6 +235,26 @@ func (t *Transport) roundTrip(rt *http.Transport, req *http.Request) (*http.Resp
 		}
 	}
 	return resp, nil
+}
+
+// outgoing is req, with ctx, addressed to the backend: its URL's host, when set, stays the
+// Host header.
+func (t *Transport) outgoing(ctx context.Context, req *http.Request) *http.Request {
+	out := req.WithContext(ctx)
+	u := *req.URL
+	u.Scheme, u.Host = "http", t.cfg.Address
+	if t.cfg.TLS {
+		u.Scheme = "https"
+	}
+	out.URL = &u
+	if out.Host == "" {
+		out.Host = req.URL.Host
+	}
+	if out.Host == "" {
+		_, port, _ := net.SplitHostPort(t.cfg.Address)
+		out.Host = net.JoinHostPort(t.cfg.Host, port)
+	}
+	return out
 }
 
 // refusedAfterHandshake returns the attempt of a new TLS 1.3 connection whose server asked
@@ -322,19 +348,33 @@ func (t *Transport) dialTracked(ctx context.Context, network, addr string) (net.
 	return tc, nil
 }
 
-// dialTLS is the pool's DialTLSContext: the recording handshake, its failure diagnosed.
-func (t *Transport) dialTLS(ctx context.Context, _, _ string) (net.Conn, error) {
-	slot := &connSlot{}
-	tc, a, err := probe.Dial(context.WithValue(ctx, slotKey{}, slot), t.pcfg,
-		probe.Variant{Name: tlsdiag.AttemptConfigured}, t.copts)
+// handshake opens a TLS connection with the recording handshake, its failure diagnosed.
+// The TCP connection under it goes in slot when slot is not nil.
+func (t *Transport) handshake(ctx context.Context, slot *connSlot) (*tls.Conn, *connInfo, error) {
+	dctx := ctx
+	if slot != nil {
+		dctx = context.WithValue(ctx, slotKey{}, slot)
+	}
+	tc, a, err := probe.Dial(dctx, t.pcfg, probe.Variant{Name: tlsdiag.AttemptConfigured}, t.copts)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("connecting to %s: %w", t.cfg.Address, ctx.Err())
+			return nil, nil, fmt.Errorf("connecting to %s: %w", t.cfg.Address, ctx.Err())
 		}
-		return nil, t.failure(ctx, a, err)
+		return nil, nil, t.failure(ctx, a, err)
+	}
+	return tc, &connInfo{attempt: a}, nil
+}
+
+// dialTLS is the DialTLSContext of rt and check: the handshake, its connection remembered
+// until it closes.
+func (t *Transport) dialTLS(ctx context.Context, _, _ string) (net.Conn, error) {
+	slot := &connSlot{}
+	tc, info, err := t.handshake(ctx, slot)
+	if err != nil {
+		return nil, err
 	}
 	t.mu.Lock()
-	t.conns[tc] = &connInfo{attempt: a}
+	t.conns[tc] = info
 	t.mu.Unlock()
 	if slot.conn != nil {
 		forget := func() {
@@ -351,7 +391,7 @@ func (t *Transport) dialTLS(ctx context.Context, _, _ string) (net.Conn, error) 
 	return tc, nil
 }
 
-// dialPlain is the pool's DialContext, for targets without TLS.
+// dialPlain opens the connection of a target without TLS, its failure diagnosed.
 func (t *Transport) dialPlain(ctx context.Context, network, _ string) (net.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, t.cfg.ConnectTimeout)
 	defer cancel()

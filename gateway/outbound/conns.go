@@ -1,0 +1,412 @@
+package outbound
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limits of a Transport's own HTTP/1.1 exchanges.
+const (
+	maxIdleConns    = 1024             // idle connections kept per Transport
+	idleConnTimeout = 90 * time.Second // an idle connection older than this is closed (default)
+	// maxHeaderBytes bounds a response's header, as http.Transport's default does.
+	maxHeaderBytes = 10 << 20
+	// max1xx bounds the interim responses (100 Continue, 103 Early Hints) before the final one.
+	max1xx = 5
+)
+
+// aLongTimeAgo is the deadline that makes a blocked read or write return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+var errBodyClosed = errors.New("reading a closed response body")
+
+// backendConn is one HTTP/1.1 connection to the backend with its buffers. One exchange at a
+// time uses it; only its conn's Close and SetDeadline may be called from other goroutines.
+type backendConn struct {
+	conn  net.Conn
+	br    *bufio.Reader // reads through the backendConn, bounded by rleft
+	bw    *bufio.Writer // writes through the backendConn, which records werr
+	info  *connInfo     // what the handshake showed; nil without TLS
+	state *tls.ConnectionState
+	abort func() // sets a deadline in the past: the request's context is done
+
+	reused    bool // it served an exchange before
+	idleSince time.Time
+	werr      error // the first error writing to conn
+	rleft     int64 // what may still be read: the header's limit while it is read
+	peek      peeker
+}
+
+// newBackendConn returns conn ready for exchanges; sock is the TCP connection under it.
+func newBackendConn(conn, sock net.Conn, info *connInfo) *backendConn {
+	c := &backendConn{conn: conn, info: info, rleft: math.MaxInt64}
+	if tc, ok := conn.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		c.state = &st
+	}
+	if tc, ok := sock.(*trackedConn); ok {
+		sock = tc.Conn
+	}
+	c.peek.init(sock)
+	c.br = bufio.NewReaderSize(c, 8<<10)
+	c.bw = bufio.NewWriterSize(c, 4<<10)
+	c.abort = func() { c.conn.SetDeadline(aLongTimeAgo) }
+	return c
+}
+
+func (c *backendConn) Read(p []byte) (int, error) {
+	if c.rleft <= 0 {
+		return 0, fmt.Errorf("response header larger than %d bytes", maxHeaderBytes)
+	}
+	if int64(len(p)) > c.rleft {
+		p = p[:c.rleft]
+	}
+	n, err := c.conn.Read(p)
+	c.rleft -= int64(n)
+	return n, err
+}
+
+func (c *backendConn) Write(p []byte) (int, error) {
+	n, err := c.conn.Write(p)
+	if err != nil && c.werr == nil {
+		c.werr = err
+	}
+	return n, err
+}
+
+// connPool is a Transport's idle connections, the most recently used last. A timer,
+// armed while it holds any, closes those idle for timeout.
+type connPool struct {
+	timeout time.Duration // set before first use
+
+	mu    sync.Mutex
+	idle  []*backendConn
+	timer *time.Timer
+	armed bool
+}
+
+// take returns the most recently used idle connection that can still carry a request (not
+// idle for too long; the server has neither closed it nor sent anything since the last
+// response), or nil. It closes those found unusable on the way.
+func (p *connPool) take() *backendConn {
+	now := time.Now()
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		c := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if now.Sub(c.idleSince) < p.timeout && c.br.Buffered() == 0 && c.peek.quiet() {
+			return c
+		}
+		c.conn.Close()
+	}
+}
+
+// put makes c idle, closing the oldest idle connection when the pool is full.
+func (p *connPool) put(c *backendConn) {
+	c.reused, c.idleSince = true, time.Now()
+	var evicted *backendConn
+	p.mu.Lock()
+	if len(p.idle) == maxIdleConns {
+		evicted = p.idle[0]
+		p.idle = slices.Delete(p.idle, 0, 1)
+	}
+	p.idle = append(p.idle, c)
+	if !p.armed {
+		p.armed = true
+		if p.timer == nil {
+			p.timer = time.AfterFunc(p.timeout, p.sweep)
+		} else {
+			p.timer.Reset(p.timeout)
+		}
+	}
+	p.mu.Unlock()
+	if evicted != nil {
+		evicted.conn.Close()
+	}
+}
+
+// sweep closes the connections idle for timeout, and arms the timer for the next.
+func (p *connPool) sweep() {
+	now := time.Now()
+	p.mu.Lock()
+	k := 0
+	for k < len(p.idle) && now.Sub(p.idle[k].idleSince) >= p.timeout {
+		k++
+	}
+	stale := slices.Clone(p.idle[:k])
+	p.idle = slices.Delete(p.idle, 0, k)
+	if len(p.idle) > 0 {
+		p.timer.Reset(p.idle[0].idleSince.Add(p.timeout).Sub(now))
+	} else {
+		p.armed = false
+	}
+	p.mu.Unlock()
+	for _, c := range stale {
+		c.conn.Close()
+	}
+}
+
+// closeAll closes every idle connection.
+func (p *connPool) closeAll() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	if p.armed {
+		p.timer.Stop()
+		p.armed = false
+	}
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.conn.Close()
+	}
+}
+
+// dialConn opens a new connection to the backend, with the recording handshake when
+// Config.TLS; its failures are diagnosed *Errors.
+func (t *Transport) dialConn(ctx context.Context) (*backendConn, error) {
+	if !t.cfg.TLS {
+		conn, err := t.dialPlain(ctx, "tcp", "")
+		if err != nil {
+			return nil, err
+		}
+		return newBackendConn(conn, conn, nil), nil
+	}
+	slot := &connSlot{}
+	tc, info, err := t.handshake(ctx, slot)
+	if err != nil {
+		return nil, err
+	}
+	var sock net.Conn
+	if slot.conn != nil {
+		sock = slot.conn
+	}
+	return newBackendConn(tc, sock, info), nil
+}
+
+// send performs req's exchange on the calling goroutine, on an idle connection or a new
+// one. When a reused connection turns out closed by the server before any answer (it
+// closed it while idle), a request that can be sent again is, once, on a new connection.
+// It returns what the connection's handshake showed, and whether the connection was new.
+func (t *Transport) send(req *http.Request) (*http.Response, *connInfo, bool, error) {
+	ctx := req.Context()
+	if ctx.Err() != nil {
+		closeBody(req)
+		return nil, nil, false, fmt.Errorf("sending the request to %s: %w", t.cfg.Address, ctx.Err())
+	}
+	c := t.idle.take()
+	if c == nil {
+		var err error
+		if c, err = t.dialConn(ctx); err != nil {
+			closeBody(req)
+			return nil, nil, true, err
+		}
+	}
+	resp, closed, err := t.exchange(c, req)
+	if closed && c.reused && ctx.Err() == nil {
+		if again, ok := replay(req); ok {
+			t.log.Debug("outbound: kept-alive connection closed by the backend; sending again on a new one",
+				"target", t.cfg.Target, "address", t.cfg.Address, "error", err.Error())
+			if c, err = t.dialConn(ctx); err != nil {
+				closeBody(again)
+				return nil, nil, true, err
+			}
+			resp, _, err = t.exchange(c, again)
+		}
+	}
+	return resp, c.info, !c.reused, err
+}
+
+// replay returns req ready to be sent again, or false when its body cannot be.
+func replay(req *http.Request) (*http.Request, bool) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, true
+	}
+	if req.GetBody == nil {
+		return nil, false
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	again := req.WithContext(req.Context())
+	again.Body = body
+	return again, true
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// exchange writes req on c and reads the response's header; the response's body keeps c
+// until it is read to the end or closed. On failure c is closed, and closed reports
+// whether the connection broke before any byte of an answer (no timeout): the server
+// closed it.
+func (t *Transport) exchange(c *backendConn, req *http.Request) (resp *http.Response, closed bool, err error) {
+	ctx := req.Context()
+	stop := context.AfterFunc(ctx, c.abort)
+	broken := func(what string, err error) error {
+		stop()
+		c.conn.Close()
+		switch {
+		case ctx.Err() != nil:
+			err = ctx.Err()
+		case isTimeout(err): // only reads have a deadline of their own
+			err = fmt.Errorf("no response header within %v: %w", t.cfg.IOTimeout, err)
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+
+	c.werr = nil
+	err = req.Write(c.bw)
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if err != nil && c.werr == nil { // the request, not the connection, failed: its body
+		return nil, false, broken("sending the request", err)
+	}
+	// After a failed write, the server's answer may still be there to read: a server that
+	// answers before reading the whole body, then closes.
+	what := "reading the response header"
+	if c.werr != nil {
+		what = fmt.Sprintf("sending the request: %v; %s", c.werr, what)
+	}
+
+	c.conn.SetReadDeadline(time.Now().Add(t.cfg.IOTimeout))
+	if ctx.Err() != nil { // the deadline just set may have replaced the context's
+		return nil, false, broken(what, nil)
+	}
+	c.rleft = maxHeaderBytes
+	if _, err := c.br.Peek(1); err != nil {
+		return nil, !isTimeout(err), broken(what, err)
+	}
+	trace := httptrace.ContextClientTrace(ctx)
+	for n := 0; ; n++ {
+		if resp, err = http.ReadResponse(c.br, req); err != nil {
+			return nil, false, broken(what, err)
+		}
+		if resp.StatusCode < 100 || resp.StatusCode > 199 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		if n == max1xx {
+			return nil, false, broken(what, fmt.Errorf("more than %d interim responses", max1xx))
+		}
+		if trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+				return nil, false, broken(what, err)
+			}
+		}
+		c.rleft = maxHeaderBytes
+	}
+	c.rleft = math.MaxInt64
+	c.conn.SetReadDeadline(time.Time{}) // the caller bounds the body's read
+	if ctx.Err() != nil {
+		return nil, false, broken(what, nil)
+	}
+
+	resp.TLS = c.state
+	b := &body{t: t, c: c, rc: resp.Body, ctx: ctx, stop: stop,
+		reuse: c.werr == nil && !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols}
+	if resp.Body == http.NoBody { // HEAD, 204, 304: the exchange is over
+		b.release(bodyEOF)
+	} else {
+		resp.Body = b
+	}
+	return resp, false, nil
+}
+
+// The states of a response body.
+const (
+	bodyOpen   int32 = iota
+	bodyEOF          // read to the end
+	bodyClosed       // closed, or failed, before the end
+)
+
+// body is a response's body. Read to the end, it gives its connection back to the pool
+// (when the exchange allows it); closed before, it closes the connection. Close may be
+// called while a Read is blocked, and aborts it.
+type body struct {
+	t     *Transport
+	c     *backendConn
+	rc    io.Reader
+	ctx   context.Context
+	stop  func() bool // the context's AfterFunc
+	reuse bool
+	state atomic.Int32
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	switch b.state.Load() {
+	case bodyEOF:
+		return 0, io.EOF
+	case bodyClosed:
+		return 0, errBodyClosed
+	}
+	n, err := b.rc.Read(p)
+	switch {
+	case err == io.EOF:
+		b.release(bodyEOF)
+	case err != nil:
+		b.release(bodyClosed)
+		if b.ctx.Err() != nil {
+			err = b.ctx.Err()
+		}
+	}
+	return n, err
+}
+
+func (b *body) Close() error {
+	b.release(bodyClosed)
+	return nil
+}
+
+// release ends the exchange once: the connection goes back to the pool when the body was
+// read to the end, the exchange allows it and the context's AfterFunc never ran.
+func (b *body) release(to int32) {
+	if !b.state.CompareAndSwap(bodyOpen, to) {
+		return
+	}
+	if b.stop() && to == bodyEOF && b.reuse {
+		b.t.idle.put(b.c)
+		return
+	}
+	b.c.conn.Close()
+}
+
+// isUpgrade reports whether h asks for a protocol upgrade (Upgrade, with Connection:
+// upgrade).
+func isUpgrade(h http.Header) bool {
+	if _, ok := h["Upgrade"]; !ok {
+		return false
+	}
+	for _, v := range h["Connection"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
