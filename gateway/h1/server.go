@@ -246,6 +246,26 @@ func (c *conn) answerError(status int, text string) {
 	c.bw.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
 	c.bw.WriteString(text)
 	_ = c.bw.Flush()
+	c.linger()
+}
+
+// lingerTime and lingerBytes bound what is read of a client's request after an error
+// answer, before closing.
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 1 << 20
+)
+
+// linger ends the writing side and reads what the client still sends, for a while,
+// before the connection closes: closing a socket with unread input resets the
+// connection, and the reset can destroy the answer before the client reads it (nginx's
+// lingering close, net/http's closeWriteAndWait).
+func (c *conn) linger() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
 // track adds or removes a connection; it refuses new ones after Shutdown.
