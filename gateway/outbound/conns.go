@@ -100,9 +100,11 @@ type connPool struct {
 }
 
 // take returns the most recently used idle connection that can still carry a request (not
-// idle for too long; the server has neither closed it nor sent anything since the last
-// response), or nil. It closes those found unusable on the way.
-func (p *connPool) take() *backendConn {
+// idle for too long, nothing buffered since the last response), or nil. It closes those
+// found unusable on the way. With probe, it also looks at the socket (a system call)
+// for a close by the server: for a request that could not be sent again on a new
+// connection if the server turned out to have closed this one.
+func (p *connPool) take(probe bool) *backendConn {
 	now := time.Now()
 	for {
 		p.mu.Lock()
@@ -115,7 +117,7 @@ func (p *connPool) take() *backendConn {
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		if now.Sub(c.idleSince) < p.timeout && c.br.Buffered() == 0 && c.peek.quiet() {
+		if now.Sub(c.idleSince) < p.timeout && c.br.Buffered() == 0 && (!probe || c.peek.quiet()) {
 			return c
 		}
 		c.conn.Close()
@@ -214,7 +216,8 @@ func (t *Transport) send(req *http.Request) (*http.Response, *connInfo, bool, er
 		closeBody(req)
 		return nil, nil, false, fmt.Errorf("sending the request to %s: %w", t.cfg.Address, ctx.Err())
 	}
-	c := t.idle.take()
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	c := t.idle.take(!replayable)
 	if c == nil {
 		var err error
 		if c, err = t.dialConn(ctx); err != nil {
