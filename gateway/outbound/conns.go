@@ -44,6 +44,12 @@ type backendConn struct {
 	state *tls.ConnectionState
 	abort func() // sets a deadline in the past: the request's context is done
 
+	// writeTimeout bounds each write: a backend that stops reading (it answered early
+	// and keeps the connection) cannot hold a request forever. aborted says abort ran,
+	// so that a write deadline set after it does not undo it.
+	writeTimeout time.Duration
+	aborted      atomic.Bool
+
 	reused    bool // it served an exchange before
 	idleSince time.Time
 	werr      error // the first error writing to conn
@@ -64,7 +70,10 @@ func newBackendConn(conn, sock net.Conn, info *connInfo) *backendConn {
 	c.peek.init(sock)
 	c.br = bufio.NewReaderSize(c, 8<<10)
 	c.bw = bufio.NewWriterSize(c, 4<<10)
-	c.abort = func() { c.conn.SetDeadline(aLongTimeAgo) }
+	c.abort = func() {
+		c.aborted.Store(true)
+		c.conn.SetDeadline(aLongTimeAgo)
+	}
 	return c
 }
 
@@ -81,6 +90,12 @@ func (c *backendConn) Read(p []byte) (int, error) {
 }
 
 func (c *backendConn) Write(p []byte) (int, error) {
+	if c.writeTimeout > 0 {
+		c.conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+		if c.aborted.Load() {
+			c.conn.SetDeadline(aLongTimeAgo)
+		}
+	}
 	n, err := c.conn.Write(p)
 	if err != nil && c.werr == nil {
 		c.werr = err
@@ -192,7 +207,9 @@ func (t *Transport) dialConn(ctx context.Context) (*backendConn, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newBackendConn(conn, conn, nil), nil
+		c := newBackendConn(conn, conn, nil)
+		c.writeTimeout = t.cfg.IOTimeout
+		return c, nil
 	}
 	slot := &connSlot{}
 	tc, info, err := t.handshake(ctx, slot)
@@ -203,7 +220,9 @@ func (t *Transport) dialConn(ctx context.Context) (*backendConn, error) {
 	if slot.conn != nil {
 		sock = slot.conn
 	}
-	return newBackendConn(tc, sock, info), nil
+	c := newBackendConn(tc, sock, info)
+	c.writeTimeout = t.cfg.IOTimeout
+	return c, nil
 }
 
 // send performs req's exchange on the calling goroutine, on an idle connection or a new

@@ -538,3 +538,66 @@ func TestInterimResponses(t *testing.T) {
 		t.Errorf("%d connections; want 1", n)
 	}
 }
+
+// TestBackendStopsReading: a backend that answers at once without reading a large
+// request body, and keeps the connection open, does not hold the request forever: the
+// write gives up after the I/O timeout and the early answer is read.
+func TestBackendStopsReading(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	held := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		held <- c // closed by the cleanup, never read past the head
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 8\r\n\r\ntoo big\n")
+	}()
+	t.Cleanup(func() {
+		select {
+		case c := <-held:
+			c.Close()
+		default:
+		}
+	})
+	cfg := targetConfig(ln.Addr().String(), false)
+	cfg.IOTimeout = 500 * time.Millisecond
+	tr := newTransport(t, cfg, outbound.Options{})
+	body := io.LimitReader(zeros{}, 64<<20) // far more than the socket buffers hold
+	req := newRequest(t, t.Context(), "POST", "/upload", body)
+	done := make(chan error, 1)
+	var status int
+	go func() {
+		resp, _, err := do(t, tr, req)
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil && status != http.StatusRequestEntityTooLarge {
+			t.Errorf("status %d; want the backend's early 413 (or an error)", status)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request still waits 10 s after the backend stopped reading; want it to end after the 500ms I/O timeout")
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
