@@ -189,6 +189,9 @@ func (l *Listener) classifyWithHost(f *Failure, st *handshakeState, wc *wireConn
 	case isTimeout(err):
 		f.Cause = catalog.NetworkTimeout
 		f.Detail = fmt.Sprintf("The client did not complete the handshake within %s after its ClientHello (the gateway had sent %d bytes). Fix: look for a slow or stalled client, or a middlebox holding the connection.", l.timeout, wc.written)
+	case gotSent && noCommonGroup(st.curves, v):
+		f.Cause = catalog.InboundCipherMismatch
+		f.Detail = groupDetail(st.curves, v, vh)
 	case gotRecv || gotSent:
 		f.Cause = catalog.AlertUnclassified
 		f.Detail = fmt.Sprintf("The handshake with virtual host %q failed with the alert %s (%v). Offered groups: %v.", vh.Name, f.Alert, err, st.curves)
@@ -197,6 +200,55 @@ func (l *Listener) classifyWithHost(f *Failure, st *handshakeState, wc *wireConn
 	default:
 		f.Detail = fmt.Sprintf("The client closed the connection after its ClientHello: %v.", err)
 	}
+}
+
+// groups are the key exchange groups crypto/tls (Go 1.26) accepts by default in TLS 1.3,
+// and the elliptic curves it accepts for ECDHE in TLS 1.2 (hybrids are TLS 1.3 only).
+var (
+	groups13 = []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+	groups12 = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+)
+
+func acceptedGroups(v uint16) []tls.CurveID {
+	if v == tls.VersionTLS13 {
+		return groups13
+	}
+	return groups12
+}
+
+// noCommonGroup reports whether a ClientHello for version v offered no key exchange group
+// the gateway accepts: in TLS 1.3 no handshake is possible; in TLS 1.2 no ECDHE suite,
+// the only kind the gateway offers. (A TLS 1.2 client that sends no supported_groups
+// offers no curve.)
+func noCommonGroup(offered []tls.CurveID, v uint16) bool {
+	if v == tls.VersionTLS13 && len(offered) == 0 {
+		return false // without groups a TLS 1.3 ClientHello is malformed: another failure
+	}
+	for _, g := range offered {
+		if slices.Contains(acceptedGroups(v), g) {
+			return false
+		}
+	}
+	return true
+}
+
+// groupDetail explains a failure for want of a common key exchange group.
+func groupDetail(offered []tls.CurveID, v uint16, vh *VirtualHost) string {
+	names := func(gs []tls.CurveID) string {
+		var out []string
+		for _, g := range gs {
+			out = append(out, tlswire.GroupName(uint16(g)))
+		}
+		return strings.Join(out, ", ")
+	}
+	var b strings.Builder
+	if len(offered) == 0 {
+		fmt.Fprintf(&b, "In %s the client offered no elliptic curve (no supported_groups extension), so the ECDHE suites it shares with virtual host %q cannot be used.", tlswire.VersionName(v), vh.Name)
+	} else {
+		fmt.Fprintf(&b, "In %s the client offered the key exchange groups %s; the gateway accepts %s. The versions and suites would have matched, but no key exchange is possible.", tlswire.VersionName(v), names(offered), names(acceptedGroups(v)))
+	}
+	b.WriteString(" Fix: configure the client to offer X25519 or P-256 (secp256r1), which every current client supports; finite-field groups (ffdhe*) are not available on the gateway.")
+	return b.String()
 }
 
 // rejectionDetail compares the name the client asked for with the certificate's names and

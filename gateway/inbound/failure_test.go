@@ -74,6 +74,27 @@ func TestHandshakeFailuresAreClassified(t *testing.T) {
 			wantContains(t, "detail", f.Detail, "keystore gatewayKS (through reference gatewayRef) alias api")
 		},
 	}, {
+		name: "TLS 1.3 with key exchange groups the gateway does not accept",
+		client: func(t *testing.T) string {
+			return ts.sClient(t, "-servername", "api.example.com", "-tls1_3", "-groups", "ffdhe2048:ffdhe3072")
+		},
+		cause: "inbound.cipher.mismatch",
+		check: func(t *testing.T, f inbound.Failure, out string) {
+			wantContains(t, "detail", f.Detail, "key exchange groups ffdhe2048, ffdhe3072")
+			wantContains(t, "detail", f.Detail, "X25519")
+			wantContains(t, "alert", f.Alert, "sent handshake_failure")
+		},
+	}, {
+		name: "TLS 1.2 with key exchange groups the gateway does not accept",
+		client: func(t *testing.T) string {
+			return ts.sClient(t, "-servername", "api.example.com", "-tls1_2", "-groups", "ffdhe2048")
+		},
+		cause: "inbound.cipher.mismatch",
+		check: func(t *testing.T, f inbound.Failure, out string) {
+			// OpenSSL sends no supported_groups in TLS 1.2 without an elliptic curve.
+			wantContains(t, "detail", f.Detail, "In TLSv1.2 the client offered no elliptic curve")
+		},
+	}, {
 		name: "unknown server name",
 		client: func(t *testing.T) string {
 			return ts.sClient(t, "-servername", "nosuch.example.org")
@@ -171,8 +192,8 @@ func TestHandshakeFailuresAreClassified(t *testing.T) {
 			tt.check(t, f, out)
 		})
 	}
-	if got := ts.ln.Stats(); got["inbound.protocol.mismatch"] != 3 || got["inbound.cipher.mismatch"] != 2 || got["tls.not-tls"] != 2 {
-		t.Errorf("got stats %v; want 3 protocol mismatches, 2 cipher mismatches, 2 not-TLS", got)
+	if got := ts.ln.Stats(); got["inbound.protocol.mismatch"] != 3 || got["inbound.cipher.mismatch"] != 4 || got["tls.not-tls"] != 2 {
+		t.Errorf("got stats %v; want 3 protocol mismatches, 4 cipher mismatches, 2 not-TLS", got)
 	}
 }
 
