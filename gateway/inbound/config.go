@@ -125,12 +125,14 @@ func serverConfig(vh *VirtualHost) *tls.Config {
 		MinVersion:   lo,
 		MaxVersion:   hi,
 		CipherSuites: slices.Clone(vh.Ciphers),
-		NextProtos:   []string{"h2", "http/1.1"},
+		// As nginx: a client offering only "http/1.0" (curl -0) is served too; crypto/tls
+		// would refuse it with no_application_protocol.
+		NextProtos: []string{"h2", "http/1.1", "http/1.0"},
 	}
 	if !h2Capable(vh, hi) {
 		// HTTP/2 refuses TLS 1.2 without an ephemeral AEAD suite (RFC 9113 §9.2.2): offer
 		// HTTP/1.1 only rather than a connection net/http would reset.
-		cfg.NextProtos = []string{"http/1.1"}
+		cfg.NextProtos = []string{"http/1.1", "http/1.0"}
 	}
 	if vh.ClientAuth {
 		// Ask, never require nor verify: the HTTP layer answers as nginx does
