@@ -185,7 +185,8 @@ func (l *Listener) classifyWithHost(f *Failure, st *handshakeState, wc *wireConn
 	switch {
 	case gotRecv && rejectionAlerts[recv]:
 		f.Cause = catalog.InboundCertRejectedByClient
-		f.Detail = rejectionDetail(st, vh, recv)
+		f.Detail = rejectionDetail(vh, st.serverName, fmt.Sprintf("The client refused the certificate of virtual host %q (%s) with the alert %s (%s).",
+			vh.Name, orUnnamed(vh.CertFrom), tlswire.AlertName(recv), tlswire.AlertDescription(recv)))
 	case isTimeout(err):
 		f.Cause = catalog.NetworkTimeout
 		f.Detail = fmt.Sprintf("The client did not complete the handshake within %s after its ClientHello (the gateway had sent %d bytes). Fix: look for a slow or stalled client, or a middlebox holding the connection.", l.timeout, wc.written)
@@ -251,12 +252,12 @@ func groupDetail(offered []tls.CurveID, v uint16, vh *VirtualHost) string {
 	return b.String()
 }
 
-// rejectionDetail compares the name the client asked for with the certificate's names and
-// shows the chain the gateway sent.
-func rejectionDetail(st *handshakeState, vh *VirtualHost, alert uint8) string {
+// rejectionDetail follows opening (how the client refused) with the comparison of the
+// name the client asked for ("" when it sent none) with the certificate's names, and the
+// chain the gateway sent.
+func rejectionDetail(vh *VirtualHost, name, opening string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "The client refused the certificate of virtual host %q (%s) with the alert %s (%s).",
-		vh.Name, orUnnamed(vh.CertFrom), tlswire.AlertName(alert), tlswire.AlertDescription(alert))
+	b.WriteString(opening)
 	leaf := leafOf(vh.Cert)
 	var chain []string
 	top := leaf
@@ -273,13 +274,13 @@ func rejectionDetail(st *handshakeState, vh *VirtualHost, alert uint8) string {
 		chain = append(chain, fmt.Sprintf("%s (issued by %s)", c.Subject, c.Issuer))
 	}
 	nameOK := true
-	if leaf != nil && st.serverName == "" {
+	if leaf != nil && name == "" {
 		b.WriteString(" The client sent no server_name, so it got the certificate of the port's first virtual host.")
 	} else if leaf != nil {
-		hr := pki.MatchHost(leaf, st.serverName)
+		hr := pki.MatchHost(leaf, name)
 		nameOK = hr.OK
 		if hr.OK {
-			fmt.Fprintf(&b, " The name it asked for, %q, matches the certificate, so the client does not trust the chain.", st.serverName)
+			fmt.Fprintf(&b, " The name it asked for, %q, matches the certificate, so the client does not trust the chain.", name)
 		} else {
 			var why []string
 			for _, c := range hr.Checks {
@@ -288,13 +289,13 @@ func rejectionDetail(st *handshakeState, vh *VirtualHost, alert uint8) string {
 			if len(why) == 0 {
 				why = append(why, "the certificate has no name")
 			}
-			fmt.Fprintf(&b, " The name it asked for, %q, does not match the certificate (%s).", st.serverName, strings.Join(why, "; "))
+			fmt.Fprintf(&b, " The name it asked for, %q, does not match the certificate (%s).", name, strings.Join(why, "; "))
 		}
 	}
 	fmt.Fprintf(&b, " Chain sent: %s.", strings.Join(chain, " <- "))
 	switch {
 	case !nameOK:
-		fmt.Fprintf(&b, " Fix: have the client call a name the certificate holds, or reissue the certificate of %s with %q among its names.", orUnnamed(vh.CertFrom), st.serverName)
+		fmt.Fprintf(&b, " Fix: have the client call a name the certificate holds, or reissue the certificate of %s with %q among its names.", orUnnamed(vh.CertFrom), name)
 	case top != nil && top.Subject.String() != top.Issuer.String():
 		fmt.Fprintf(&b, " Fix: add the CA %s, which issued the last certificate sent, to the client's truststore; if the client trusts it already, check that %s holds every intermediate between the leaf and that CA.", top.Issuer, orUnnamed(vh.CertFrom))
 	default:

@@ -136,6 +136,32 @@ func TestHandshakeFailuresAreClassified(t *testing.T) {
 			wantContains(t, "detail", f.Detail, "dns api.example.com")
 		},
 	}, {
+		name: "curl refusing the name after a TLS 1.3 handshake",
+		client: func(t *testing.T) string {
+			r := ts.curl(t, "legacy.example.com", "--cacert", p.file("rootA.pem"))
+			if r.err == nil {
+				t.Errorf("curl accepted a certificate without the name")
+			}
+			return r.stderr
+		},
+		cause: "inbound.cert.rejected-by-client",
+		check: func(t *testing.T, f inbound.Failure, out string) {
+			wantContains(t, "curl's error", out, "no alternative certificate subject name")
+			wantContains(t, "detail", f.Detail, "then closed the connection without a request")
+			wantContains(t, "detail", f.Detail, `"legacy.example.com", does not match the certificate`)
+			wantContains(t, "detail", f.Detail, "Fix: have the client call a name the certificate holds")
+		},
+	}, {
+		name: "curl refusing the name after a TLS 1.2 handshake, HTTP/1.1",
+		client: func(t *testing.T) string {
+			return ts.curl(t, "legacy.example.com", "--cacert", p.file("rootA.pem"), "--tls-max", "1.2", "--http1.1").stderr
+		},
+		cause: "inbound.cert.rejected-by-client",
+		check: func(t *testing.T, f inbound.Failure, out string) {
+			wantContains(t, "detail", f.Detail, "close_notify")
+			wantList(t, "offered versions", f.Offered.Versions[:1], []string{"TLSv1.2"})
+		},
+	}, {
 		name: "plain HTTP to the TLS port",
 		client: func(t *testing.T) string {
 			return plainHTTP(t, ts.port)
@@ -194,6 +220,24 @@ func TestHandshakeFailuresAreClassified(t *testing.T) {
 	}
 	if got := ts.ln.Stats(); got["inbound.protocol.mismatch"] != 3 || got["inbound.cipher.mismatch"] != 4 || got["tls.not-tls"] != 2 {
 		t.Errorf("got stats %v; want 3 protocol mismatches, 4 cipher mismatches, 2 not-TLS", got)
+	}
+}
+
+// TestNameMismatchAccepted: a client that goes on despite a certificate without its name
+// (curl -k) is served, and nothing is reported; neither for a name the certificate holds.
+func TestNameMismatchAccepted(t *testing.T) {
+	p := newPKI(t)
+	vhs := p.vhosts()
+	vhs[0].HostAliases = append(vhs[0].HostAliases, "legacy.example.com")
+	ts := startServer(t, func() []*inbound.VirtualHost { return vhs }, inbound.Options{})
+	for _, args := range [][]string{{"legacy.example.com", "-k"}, {"legacy.example.com", "-k", "--http1.1"}, {"api.example.com", "--cacert", p.file("rootA.pem")}} {
+		r := ts.curl(t, args[0], args[1:]...)
+		if r.err != nil || r.status != "200" || string(r.body) != "ok" {
+			t.Errorf("curl %v: %v, status %q, body %q; want 200 ok (%s)", args, r.err, r.status, r.body, r.stderr)
+		}
+	}
+	if n := ts.ln.Stats()["inbound.cert.rejected-by-client"]; n != 0 {
+		t.Errorf("%d refusals reported; want none", n)
 	}
 }
 

@@ -245,6 +245,11 @@ func (l *Listener) serve(raw net.Conn) {
 	if err == nil {
 		wc.recording = false
 		_ = raw.SetDeadline(time.Time{})
+		if f, refused := l.refusedAfterHandshake(tc, st, wc); refused {
+			_ = tc.Close()
+			l.report(f)
+			return
+		}
 		if l.handoff != nil && l.handoff(tc) {
 			return
 		}
@@ -336,12 +341,14 @@ func (c *wireConn) Close() error {
 // refuses the server's certificate in TLS 1.3 sends its alert before it has keys, in
 // plaintext, which crypto/tls then reports as bad_record_mac.)
 type recordScanner struct {
-	hdr     [5]byte
-	nh      int    // bytes of hdr filled
-	left    int    // bytes of the current body still to come
-	isAlert bool   // the current record is a plaintext alert
-	body    []byte // the current alert's body so far
-	alert   []byte // level and description of the last complete alert
+	hdr      [5]byte
+	nh       int  // bytes of hdr filled
+	lastType byte // the type and length of the last record begun
+	lastLen  int
+	left     int    // bytes of the current body still to come
+	isAlert  bool   // the current record is a plaintext alert
+	body     []byte // the current alert's body so far
+	alert    []byte // level and description of the last complete alert
 }
 
 func (s *recordScanner) feed(b []byte) {
@@ -354,6 +361,7 @@ func (s *recordScanner) feed(b []byte) {
 			}
 			s.nh = 0
 			s.left = int(s.hdr[3])<<8 | int(s.hdr[4])
+			s.lastType, s.lastLen = s.hdr[0], s.left
 			s.isAlert = s.hdr[0] == 21 && s.left == 2
 			s.body = s.body[:0]
 			continue
