@@ -86,8 +86,8 @@ type Gateway struct {
 type portListener struct {
 	port int
 	addr net.Addr
-	srv  *http.Server // plain ports, and HTTP/2 on TLS ports
-	h1   *h1.Server   // HTTP/1.1 on TLS ports
+	srv  *http.Server // HTTP/2 on TLS ports; the listener's life on every port
+	h1   *h1.Server   // HTTP/1.1, on every port
 	tls  bool
 	in   *inbound.Listener
 	done chan struct{}
@@ -292,19 +292,20 @@ func (g *Gateway) startLocked(pc *portConfig) error {
 		MaxHeaderBytes:    orInt(g.o.MaxHeaderBytes, 64<<10),
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
-	var serveLn net.Listener = ln
+	l.h1 = h1.NewServer(h, h1.Options{
+		ReadHeaderTimeout: l.srv.ReadHeaderTimeout,
+		IdleTimeout:       l.srv.IdleTimeout,
+		MaxHeaderBytes:    l.srv.MaxHeaderBytes,
+		ConnContext:       withClientCheck,
+		Logger:            g.log,
+	})
+	maxConns := orInt(g.o.MaxConns, 10000)
+	var serveLn net.Listener = &h1Listener{Listener: ln, s: l.h1, slots: make(chan struct{}, maxConns)}
 	if pc.tls {
 		p := pc.port
-		l.h1 = h1.NewServer(h, h1.Options{
-			ReadHeaderTimeout: l.srv.ReadHeaderTimeout,
-			IdleTimeout:       l.srv.IdleTimeout,
-			MaxHeaderBytes:    l.srv.MaxHeaderBytes,
-			ConnContext:       withClientCheck,
-			Logger:            g.log,
-		})
 		l.in = inbound.Listen(ln, func() []*inbound.VirtualHost { return g.inboundHosts(p) }, inbound.Options{
 			HandshakeTimeout: or(g.o.HandshakeTimeout, 10*time.Second),
-			MaxConns:         orInt(g.o.MaxConns, 10000),
+			MaxConns:         maxConns,
 			Logger:           g.log,
 			Now:              g.now,
 			OnFailure:        func(f inbound.Failure) { g.inboundFailure(p, f) },
@@ -323,6 +324,29 @@ func (g *Gateway) startLocked(pc *portConfig) error {
 	return nil
 }
 
+// h1Listener serves every connection of a plain port with the port's h1 server, at most
+// cap(slots) at a time; its Accept returns only when the listener fails or closes.
+type h1Listener struct {
+	net.Listener
+	s     *h1.Server
+	slots chan struct{}
+}
+
+func (l *h1Listener) Accept() (net.Conn, error) {
+	for {
+		l.slots <- struct{}{}
+		c, err := l.Listener.Accept()
+		if err != nil {
+			<-l.slots
+			return nil, err
+		}
+		go func() {
+			defer func() { <-l.slots }()
+			l.s.ServeConn(c)
+		}()
+	}
+}
+
 // serveHTTP1 serves a TLS connection that did not choose HTTP/2 with the port's h1
 // server; HTTP/2 connections go on to the http.Server.
 func (l *portListener) serveHTTP1(tc *tls.Conn) bool {
@@ -336,13 +360,11 @@ func (l *portListener) serveHTTP1(tc *tls.Conn) bool {
 // shutdown drains the port's servers until ctx ends, then closes what is left.
 func (l *portListener) shutdown(ctx context.Context) {
 	var wg sync.WaitGroup
-	if l.h1 != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = l.h1.Shutdown(ctx)
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = l.h1.Shutdown(ctx)
+	}()
 	if err := l.srv.Shutdown(ctx); err != nil {
 		l.srv.Close()
 	}
