@@ -9,7 +9,10 @@
 #     URL with a truststore), nginx (proxy_ssl_verify on, upstream keepalive 64) and haproxy
 #     (ssl verify required ca-file, http-reuse always, nbthread 2); and, as a reference
 #     point, bench/proxy/stdproxy: net/http/httputil.ReverseProxy with the keep-alive pool,
-#     session resumption and verification of tlsgate's transport, and nothing else;
+#     session resumption and verification of tlsgate's transport, and nothing else; on
+#     request (PROXIES=... rawgo), bench/proxy/rawgo: the least a Go forwarder on crypto/tls
+#     does (heads passed through as they came, Content-Length bodies, no HTTP/2), a lower
+#     bound of what an HTTP/1.1 path in Go could cost;
 #   - checks first that a request through each proxy, over HTTP/1.1 and HTTP/2, returns the
 #     backend's body;
 #   - per proxy and round: wrk keep-alive HTTP/1.1 (requests/s, p50, p99); wrk with
@@ -25,7 +28,7 @@
 # Environment: CONNS (connections of every load, 50), STREAMS (h2load streams per
 # connection, 10), KEY (rsa: RSA 2048 certificates, the default; ec: ECDSA P-256),
 # PROXIES (the proxies measured, nginx always among them: default "tlsgate nginx haproxy
-# stdproxy"), PROFILE (0: no profile), PROFILE_DIR (keep the profiles there), TLSGATE
+# stdproxy"; rawgo too when named), PROFILE (0: no profile), PROFILE_DIR (keep the profiles there), TLSGATE
 # (measure this tlsgate binary instead of building one).
 # Needs: go, openssl, curl, wrk, h2load, nginx, haproxy (Debian: apt-get install -y wrk
 # nghttp2-client haproxy nginx-light openssl curl); it installs the missing ones with
@@ -44,7 +47,7 @@ case " ${proxies[*]} " in
 *) echo "error: PROXIES must include nginx (the figures are ratios to nginx's)" >&2; exit 2 ;;
 esac
 for p in "${proxies[@]}"; do
-	case $p in tlsgate | nginx | haproxy | stdproxy) ;; *) echo "error: PROXIES: unknown proxy $p (tlsgate, nginx, haproxy, stdproxy)" >&2; exit 2 ;; esac
+	case $p in tlsgate | nginx | haproxy | stdproxy | rawgo) ;; *) echo "error: PROXIES: unknown proxy $p (tlsgate, nginx, haproxy, stdproxy, rawgo)" >&2; exit 2 ;; esac
 done
 
 need=()
@@ -80,6 +83,7 @@ else
 	go build -o "$work/tlsgate" ./cmd/tlsgate
 fi
 go build -o "$work/stdproxy" ./bench/proxy/stdproxy
+go build -o "$work/rawgo" ./bench/proxy/rawgo
 go build -o "$work/handshake" ./bench/proxy/handshake
 
 # Certificates: one CA issuing the backend's and the proxies' certificates.
@@ -102,13 +106,13 @@ for name in backend front; do
 done
 cat "$work/front.pem" "$work/front.key" >"$work/front-haproxy.pem"
 
-# Seven consecutive ports below the ephemeral range, none in use.
+# Eight consecutive ports below the ephemeral range, none in use.
 for _ in $(seq 20); do
 	base=$((20000 + RANDOM % 12000))
-	ss -Htan "( sport >= :$base and sport <= :$((base + 6)) )" | grep -q . || break
+	ss -Htan "( sport >= :$base and sport <= :$((base + 7)) )" | grep -q . || break
 done
 p_backend=$base p_tlsgate=$((base + 1)) p_nginx=$((base + 2)) p_haproxy=$((base + 3))
-p_stdproxy=$((base + 4)) p_admin=$((base + 5)) p_pprof=$((base + 6))
+p_stdproxy=$((base + 4)) p_admin=$((base + 5)) p_pprof=$((base + 6)) p_rawgo=$((base + 7))
 body='tlsgate bench backend: a small fixed body, the same for every proxy.'
 
 # nginx instances share one shape: a prefix directory of their own, no daemon, no system
@@ -256,6 +260,12 @@ waitport "$p_nginx" "nginx" || { cat "$work/nginx/logs/error.log" >&2; exit 1; }
 waitport "$p_haproxy" "haproxy" || { cat "$work/haproxy.log" >&2; exit 1; }
 waitport "$p_tlsgate" "tlsgate" || { cat "$work/tg/serve.log" >&2; exit 1; }
 waitport "$p_stdproxy" "stdproxy" || { cat "$work/stdproxy.log" >&2; exit 1; }
+if [[ " ${proxies[*]} " == *" rawgo "* ]]; then
+	"$work/rawgo" -listen "127.0.0.1:$p_rawgo" -cert "$work/front.pem" -key "$work/front.key" \
+		-ca "$work/ca.pem" -backend "127.0.0.1:$p_backend" >"$work/rawgo.log" 2>&1 &
+	pids+=($!)
+	waitport "$p_rawgo" "rawgo" || { cat "$work/rawgo.log" >&2; exit 1; }
+fi
 
 port() { local v="p_$1"; echo "${!v}"; }
 
@@ -270,7 +280,7 @@ for p in "${proxies[@]}"; do
 		fi
 	done
 done
-echo "checked: the four proxies return the backend's body over HTTP/1.1 and HTTP/2" >&2
+echo "checked: ${proxies[*]} return the backend's body over HTTP/1.1 and HTTP/2 (rawgo: HTTP/1.1 only)" >&2
 
 # wrkrun FILE PROXY [ARGS...]: one wrk run; appends "rps p50ms p99ms errors" to FILE.
 wrkrun() {
@@ -336,7 +346,7 @@ for r in $(seq 0 $((rounds - 1))); do
 		sleep 0.5
 		fullrun "$work/full.$p" "$p"
 		sleep 0.5
-		h2run "$work/h2.$p" "$p"
+		if [ "$p" = rawgo ]; then echo "0 0" >>"$work/h2.$p"; else h2run "$work/h2.$p" "$p"; fi
 		sleep 0.5
 		echo "  $p: keep-alive $(tail -1 "$work/ka.$p") | resumed $(tail -1 "$work/resumed.$p") | full $(tail -1 "$work/full.$p") | h2 $(tail -1 "$work/h2.$p")" >&2
 	done
@@ -358,7 +368,9 @@ for p in "${proxies[@]}"; do
 	res=$(med "$work/resumed.$p" 1) full=$(med "$work/full.$p" 1) fp99=$(med "$work/full.$p" 3)
 	h2=$(med "$work/h2.$p" 1)
 	errs=$(($(sum "$work/ka.$p" 4) + $(sum "$work/resumed.$p" 4) + $(sum "$work/full.$p" 4) + $(sum "$work/h2.$p" 2)))
-	echo "| $p | $ka | $(ratio "$ka" "$n_ka") | $p50 | $p99 | $(ratio "$p99" "$n_p99") | $res | $(ratio "$res" "$n_res") | $full | $(ratio "$full" "$n_full") | $fp99 | $h2 | $(ratio "$h2" "$n_h2") | $errs |"
+	h2x=$(ratio "$h2" "$n_h2")
+	[ "$p" = rawgo ] && h2=- h2x=-
+	echo "| $p | $ka | $(ratio "$ka" "$n_ka") | $p50 | $p99 | $(ratio "$p99" "$n_p99") | $res | $(ratio "$res" "$n_res") | $full | $(ratio "$full" "$n_full") | $fp99 | $h2 | $h2x | $errs |"
 done
 echo
 echo "every run (req/s p50 p99 errors; h2: req/s failed):"
