@@ -302,7 +302,7 @@ func (t *Transport) exchange(c *backendConn, req *http.Request) (resp *http.Resp
 	}
 
 	c.werr = nil
-	err = req.Write(c.bw)
+	err = writeRequest(c.bw, req)
 	if err == nil {
 		err = c.bw.Flush()
 	}

@@ -1,0 +1,88 @@
+package outbound
+
+import (
+	"bufio"
+	"net/http"
+	"strings"
+)
+
+// writeRequest writes req's head to bw as http.Request.Write does, by a shorter way for
+// the common request without a body or trailers: no sorting of the header fields, no
+// transfer writer. Others go through http.Request.Write.
+func writeRequest(bw *bufio.Writer, req *http.Request) error {
+	if (req.Body != nil && req.Body != http.NoBody) || len(req.Trailer) > 0 || len(req.TransferEncoding) > 0 ||
+		req.ContentLength != 0 || req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch ||
+		req.URL == nil || req.URL.Opaque != "" || !validMethod(req.Method) {
+		return req.Write(bw)
+	}
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	if !validHeaderValue(host) {
+		return req.Write(bw) // let net/http report it
+	}
+	bw.WriteString(req.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(req.URL.RequestURI())
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
+	if ua, ok := req.Header["User-Agent"]; !ok {
+		bw.WriteString("User-Agent: Go-http-client/1.1\r\n")
+	} else if len(ua) > 0 && ua[0] != "" {
+		writeField(bw, "User-Agent", ua[0])
+	}
+	if req.Close && !hasCloseToken(req.Header["Connection"]) {
+		bw.WriteString("Connection: close\r\n")
+	}
+	for k, vs := range req.Header {
+		switch k {
+		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		}
+		for _, v := range vs {
+			writeField(bw, k, v)
+		}
+	}
+	_, err := bw.WriteString("\r\n")
+	return err
+}
+
+// writeField writes a header field as net/http does: line breaks in the value become
+// spaces, surrounding white space is trimmed.
+func writeField(bw *bufio.Writer, k, v string) {
+	bw.WriteString(k)
+	bw.WriteString(": ")
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	}
+	bw.WriteString(strings.Trim(v, " \t"))
+	bw.WriteString("\r\n")
+}
+
+func hasCloseToken(vs []string) bool {
+	for _, v := range vs {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), "close") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderValue(v string) bool { return !strings.ContainsAny(v, "\r\n\x00") && v != "" }
