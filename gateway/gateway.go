@@ -32,6 +32,9 @@ import (
 type Options struct {
 	Store  store.Store
 	Sealer config.Sealer
+
+	// noFastPath serves every request by the ordinary path (tests compare the two).
+	noFastPath bool
 	// ListenHost is the address virtual host ports are opened on: "" for every
 	// interface, "127.0.0.1" for loopback only.
 	ListenHost string
@@ -80,6 +83,7 @@ type Gateway struct {
 	readyOnce  sync.Once
 	stopPools  context.CancelFunc
 	rp         *httputil.ReverseProxy
+	fastServed atomic.Int64 // requests the fast path served
 }
 
 // portListener is one open port and its server.
@@ -284,6 +288,10 @@ func (g *Gateway) startLocked(pc *portConfig) error {
 	}
 	l := &portListener{port: pc.port, addr: ln.Addr(), tls: pc.tls, done: make(chan struct{})}
 	h := g.handler(pc.port)
+	var fast func(*h1.Head) bool
+	if !g.o.noFastPath {
+		fast = g.forward(pc.port)
+	}
 	l.srv = &http.Server{
 		Handler:           h,
 		ConnContext:       withClientCheck,
@@ -298,6 +306,7 @@ func (g *Gateway) startLocked(pc *portConfig) error {
 		MaxHeaderBytes:    l.srv.MaxHeaderBytes,
 		ConnContext:       withClientCheck,
 		Logger:            g.log,
+		Forward:           fast,
 	})
 	maxConns := orInt(g.o.MaxConns, 10000)
 	var serveLn net.Listener = &h1Listener{Listener: ln, s: l.h1, slots: make(chan struct{}, maxConns)}

@@ -111,13 +111,17 @@ func tlsLeg(st *tls.ConnectionState) *observe.TLSLeg {
 // connection's clientCheck keeps it; access records only read it).
 func clientLeg(r *http.Request) *observe.TLSLeg {
 	cc, _ := r.Context().Value(clientCheckKey{}).(*clientCheck)
+	return cc.clientLeg(r.TLS)
+}
+
+func (cc *clientCheck) clientLeg(st *tls.ConnectionState) *observe.TLSLeg {
 	if cc == nil {
-		return tlsLeg(r.TLS)
+		return tlsLeg(st)
 	}
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if cc.leg == nil || cc.legOf != r.TLS {
-		cc.leg, cc.legOf = tlsLeg(r.TLS), r.TLS
+	if cc.leg == nil || cc.legOf != st {
+		cc.leg, cc.legOf = tlsLeg(st), st
 	}
 	return cc.leg
 }
@@ -174,6 +178,12 @@ func withClientCheck(ctx context.Context, _ net.Conn) context.Context {
 // checkClient is inbound.CheckClient, remembered per connection when it passes.
 func checkClient(r *http.Request, vh *inbound.VirtualHost, now time.Time) *inbound.Verdict {
 	cc, _ := r.Context().Value(clientCheckKey{}).(*clientCheck)
+	return cc.check(r.TLS, vh, now)
+}
+
+// check is inbound.CheckClient of the connection whose clientCheck cc is (nil: not
+// remembered).
+func (cc *clientCheck) check(st *tls.ConnectionState, vh *inbound.VirtualHost, now time.Time) *inbound.Verdict {
 	if cc != nil {
 		cc.mu.Lock()
 		defer cc.mu.Unlock()
@@ -181,10 +191,10 @@ func checkClient(r *http.Request, vh *inbound.VirtualHost, now time.Time) *inbou
 			return nil
 		}
 	}
-	v := inbound.CheckClient(r.TLS, vh, now)
-	if v == nil && cc != nil && vh.ClientAuth && len(r.TLS.PeerCertificates) > 0 {
-		until := r.TLS.PeerCertificates[0].NotAfter
-		for _, c := range r.TLS.PeerCertificates[1:] {
+	v := inbound.CheckClient(st, vh, now)
+	if v == nil && cc != nil && vh.ClientAuth && len(st.PeerCertificates) > 0 {
+		until := st.PeerCertificates[0].NotAfter
+		for _, c := range st.PeerCertificates[1:] {
 			if c.NotAfter.Before(until) {
 				until = c.NotAfter
 			}
@@ -201,15 +211,20 @@ func checkClient(r *http.Request, vh *inbound.VirtualHost, now time.Time) *inbou
 // (inbound.MatchIndex): by SNI on TLS ports, else by Host. A plain port with one virtual
 // host serves every Host.
 func (g *Gateway) pickVHost(pc *portConfig, r *http.Request) *vhost {
-	name := hostOnly(r.Host)
-	if r.TLS != nil {
-		name = r.TLS.ServerName
+	return pc.pickVHost(r.TLS, r.Host)
+}
+
+// pickVHost is Gateway.pickVHost from the connection's TLS state and the Host header.
+func (pc *portConfig) pickVHost(st *tls.ConnectionState, host string) *vhost {
+	name := hostOnly(host)
+	if st != nil {
+		name = st.ServerName
 	}
 	i := inbound.MatchIndex(len(pc.vhosts), func(i int) []string { return pc.vhosts[i].aliases }, name)
 	switch {
 	case i >= 0:
 		return pc.vhosts[i]
-	case r.TLS == nil && len(pc.vhosts) == 1:
+	case st == nil && len(pc.vhosts) == 1:
 		return pc.vhosts[0]
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,6 +33,34 @@ func echoBackend(t *testing.T) (addr string, root *pkitest.Cert) {
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case "/headers":
+			// The request as the backend saw it, and fields a proxy must not pass on.
+			var keys []string
+			for k := range r.Header {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			w.Header().Set("Connection", "X-Hop-Resp")
+			w.Header().Set("X-Hop-Resp", "1")
+			w.Header().Set("Keep-Alive", "timeout=5")
+			w.Header().Set("X-Kept", "yes")
+			w.Header().Add("X-Multi", "a")
+			w.Header().Add("X-Multi", "b")
+			host, _, _ := net.SplitHostPort(r.Host)
+			fmt.Fprintf(w, "%s %s host=%s\n", r.Method, r.URL.RequestURI(), host)
+			for _, k := range keys {
+				fmt.Fprintf(w, "%s: %q\n", k, r.Header[k])
+			}
+			return
+		case "/trailers":
+			w.Header().Set("Trailer", "X-Sum")
+			io.WriteString(w, "body with a trailer")
+			w.(http.Flusher).Flush()
+			w.Header().Set("X-Sum", "42")
+			return
+		case "/nocontent":
+			w.WriteHeader(http.StatusNoContent)
+			return
 		case "/big":
 			w.Write(bytes.Repeat([]byte("b"), 1<<20))
 			return
@@ -60,7 +89,10 @@ func echoBackend(t *testing.T) (addr string, root *pkitest.Cert) {
 // TestHTTP11WithCurl: the real curl, over HTTP/1.1 through the gateway to a backend:
 // uploads with "Expect: 100-continue" and chunked, HEAD, HTTP/1.0, keep-alive across
 // requests, a large and a streamed response.
-func TestHTTP11WithCurl(t *testing.T) {
+// echoGW is a gateway with a TLS virtual host for api.test on 9443 and a proxy /echo to
+// an echoBackend; it returns the gateway, the PKI and the gateway's port.
+func echoGW(t *testing.T, opts ...func(*Options)) (*testGW, *inboundPKI, string) {
+	t.Helper()
 	p := newInboundPKI(t)
 	addr, root := echoBackend(t)
 	_, port, _ := net.SplitHostPort(addr)
@@ -75,8 +107,13 @@ func TestHTTP11WithCurl(t *testing.T) {
 			Target: config.TargetEndpoint{URL: "https://backend.test:" + port + "/",
 				SSLInfo: &config.SSLInfo{Enabled: true, TrustStore: "backendTS"}, ConnectTimeoutMillis: 2000, IOTimeoutMillis: 5000}}},
 	}
-	g := newTestGW(t, &config.Document{Organizations: []config.Organization{{Name: "org", Environments: []config.Environment{env}}}})
-	gwPort := strconv.Itoa(g.gw.Addr(9443).(*net.TCPAddr).Port)
+	g := newTestGW(t, &config.Document{Organizations: []config.Organization{{Name: "org", Environments: []config.Environment{env}}}}, opts...)
+	return g, p, strconv.Itoa(g.gw.Addr(9443).(*net.TCPAddr).Port)
+}
+
+func TestHTTP11WithCurl(t *testing.T) {
+	g, p, gwPort := echoGW(t)
+	_ = g
 	base := "https://api.test:" + gwPort
 
 	dir := t.TempDir()

@@ -41,7 +41,13 @@ type Options struct {
 	MaxHeaderBytes    int           // request line and header (64 KiB)
 	// ConnContext, if set, derives each connection's base context (as http.Server's).
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
-	Logger      *slog.Logger // default: discard
+	// Forward, if set, is offered each request head that is whole in the read buffer
+	// before net/http parses it. When it answers the request (writing to Head.W, or with
+	// Head.Serve) it returns true and the head is consumed; when it returns false, it
+	// must have written nothing, and the request is read and served as usual. It is
+	// called only by the connection's goroutine, with the read-header deadline still set.
+	Forward func(h *Head) bool
+	Logger  *slog.Logger // default: discard
 }
 
 // Server serves HTTP/1.1 connections with one handler. It is safe for concurrent use.
@@ -155,6 +161,15 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 		return false
 	}
 	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.ReadHeaderTimeout))
+	if s.o.Forward != nil {
+		if answered, keep := s.forward(ctx, c, w); answered {
+			c.lr.n = -1
+			if err := c.bw.Flush(); err != nil || !keep {
+				return false
+			}
+			return true
+		}
+	}
 	req, err := http.ReadRequest(c.br)
 	tooBig := c.lr.n == 0
 	c.lr.n = -1

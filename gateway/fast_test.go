@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var messageIDs = regexp.MustCompile(`tg-[0-9a-f]{24}`)
+
+func TestParseFastHead(t *testing.T) {
+	tests := []struct {
+		head string
+		ok   bool
+	}{
+		{"GET /a/b?x=1 HTTP/1.1\r\nHost: api.test\r\n\r\n", true},
+		{"HEAD / HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n", true},
+		{"DELETE /x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 0\r\n\r\n", true},
+		{"POST /x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 0\r\n\r\n", false},         // a method with a body
+		{"GET /x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 5\r\n\r\n", false},          // a body
+		{"GET /x HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\n\r\n", false}, // a body
+		{"GET /x HTTP/1.0\r\nHost: api.test\r\n\r\n", false},                               // HTTP/1.0
+		{"GET /a%20b HTTP/1.1\r\nHost: api.test\r\n\r\n", false},                           // escapes
+		{"GET /a;b HTTP/1.1\r\nHost: api.test\r\n\r\n", false},                             // semicolon
+		{"GET http://api.test/ HTTP/1.1\r\nHost: api.test\r\n\r\n", false},                 // absolute form
+		{"GET / HTTP/1.1\r\n\r\n", false},                                                  // no Host
+		{"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", false},                            // two Hosts
+		{"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n", false}, // obs-fold
+		{"GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\nX-Ctl: a\x01b\r\n\r\n", false},
+	}
+	for _, tc := range tests {
+		var r fastRequest
+		if got := parseFastHead([]byte(tc.head), &r); got != tc.ok {
+			t.Errorf("parseFastHead(%q) = %v; want %v", tc.head, got, tc.ok)
+		}
+	}
+	var r fastRequest
+	head := "GET /p?q=1 HTTP/1.1\r\nHost: api.test\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\nX-Forwarded-For: 9.9.9.9\r\nProxy-Authorization: s\r\naccept: a\r\nAccept: b\r\n\r\n"
+	if !parseFastHead([]byte(head), &r) {
+		t.Fatal("a plain GET declined")
+	}
+	want := http.Header{"Accept": {"a", "b"}}
+	if r.method != "GET" || r.path != "/p" || r.query != "q=1" || r.host != "api.test" || !r.close || !reflect.DeepEqual(r.header, want) {
+		t.Errorf("got %+v; want GET /p q=1 api.test close, header %v", r, want)
+	}
+}
+
+// TestFastPathMatchesOrdinaryPath: the same requests through a gateway with the fast path
+// and one without reach the backend alike and come back alike (but for Date and the
+// message ID), and the fast path served those it takes.
+func TestFastPathMatchesOrdinaryPath(t *testing.T) {
+	requests := []string{
+		"GET /echo/headers?a=1&b=2 HTTP/1.1\r\nHost: api.test\r\nUser-Agent: t\r\nX-Forwarded-For: 9.9.9.9\r\nForwarded: for=x\r\nConnection: X-Hop\r\nX-Hop: drop\r\nProxy-Authorization: secret\r\nKeep-Alive: 5\r\nAccept: a\r\naccept: b\r\n\r\n",
+		"GET /echo/headers HTTP/1.1\r\nHost: api.test\r\n\r\n",
+		"HEAD /echo/headers HTTP/1.1\r\nHost: api.test\r\n\r\n",
+		"DELETE /echo/x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 0\r\n\r\n",
+		"OPTIONS /echo/nocontent HTTP/1.1\r\nHost: api.test\r\n\r\n",
+		"GET /echo/stream HTTP/1.1\r\nHost: api.test\r\n\r\n",
+		"GET /echo/trailers HTTP/1.1\r\nHost: api.test\r\n\r\n",
+		"GET /echo/big HTTP/1.1\r\nHost: api.test\r\n\r\n",
+		"GET /nosuch HTTP/1.1\r\nHost: api.test\r\n\r\n",
+		"POST /echo/post HTTP/1.1\r\nHost: api.test\r\nContent-Length: 4\r\n\r\nbody",
+		"GET /echo/last HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n",
+	}
+	type answer struct {
+		status  int
+		header  http.Header
+		body    string
+		trailer http.Header
+	}
+	run := func(opts ...func(*Options)) ([]answer, *testGW) {
+		g, p, port := echoGW(t, opts...)
+		pool := x509.NewCertPool()
+		pool.AddCert(p.gwRoot.Cert)
+		c, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{RootCAs: pool, ServerName: "api.test", NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		br := bufio.NewReader(c)
+		var out []answer
+		for _, req := range requests {
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			method, _, _ := strings.Cut(req, " ")
+			resp, err := http.ReadResponse(br, &http.Request{Method: method})
+			if err != nil {
+				t.Fatalf("%q: %v", req, err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatalf("%q: reading the body: %v", req, err)
+			}
+			resp.Header.Del("Date")
+			resp.Header.Del(HeaderMessageID)
+			b := messageIDs.ReplaceAllString(string(body), "tg-ID")
+			out = append(out, answer{resp.StatusCode, resp.Header, b, resp.Trailer})
+		}
+		return out, g
+	}
+	fast, gf := run()
+	slow, gs := run(func(o *Options) { o.noFastPath = true })
+	for i := range requests {
+		if !reflect.DeepEqual(fast[i], slow[i]) {
+			t.Errorf("%q:\nfast path: %+v\nordinary:  %+v", requests[i], fast[i], slow[i])
+		}
+	}
+	if !strings.Contains(fast[0].body, `X-Forwarded-For: ["127.0.0.1"]`) || strings.Contains(fast[0].body, "X-Hop") ||
+		strings.Contains(fast[0].body, "Proxy-Authorization") || !strings.Contains(fast[0].body, `Accept: ["a" "b"]`) {
+		t.Errorf("the backend saw:\n%s\nwant X-Forwarded-For 127.0.0.1, no hop-by-hop field, both Accept values", fast[0].body)
+	}
+	if fast[0].header.Get("X-Hop-Resp") != "" || fast[0].header.Get("Keep-Alive") != "" || fast[0].header.Get("X-Kept") != "yes" {
+		t.Errorf("the client got %v; want the backend's fields without its hop-by-hop ones", fast[0].header)
+	}
+	if n, want := gf.gw.fastServed.Load(), int64(len(requests)-2); n != want {
+		t.Errorf("the fast path served %d requests; want %d (all but the unknown route and the POST)", n, want)
+	}
+	if n := gs.gw.fastServed.Load(); n != 0 {
+		t.Errorf("the fast path served %d requests with noFastPath", n)
+	}
+}
