@@ -16,11 +16,11 @@ import (
 )
 
 // The fast path serves the common HTTP/1.1 request (no body, a plain path, a route to a
-// URL target) from its raw head: no net/http request parsing, no ReverseProxy. It builds
+// target) from its raw head: no net/http request parsing, no ReverseProxy. It builds
 // the backend request as the ReverseProxy of the ordinary path would (hop-by-hop fields
 // removed, X-Forwarded-For, -Host and -Proto set), and writes the answer as it would.
-// Everything else — requests with bodies, upgrades, load-balanced targets, unknown
-// routes, client certificates to refuse — it declines before writing anything, and the
+// Everything else — requests with bodies, upgrades, unknown routes, client certificates
+// to refuse, load balancers without an active member — it declines before writing anything, and the
 // ordinary path serves them. Faults after the request left go through the ordinary
 // handler's code (h1.Head.Serve).
 
@@ -183,22 +183,32 @@ func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 			return false // the ordinary path answers the refusal
 		}
 		rt := vh.match(fr.path)
-		if rt == nil || rt.target.pool != nil {
+		if rt == nil {
 			return false
 		}
-		g.serveFast(h, &fr, vh, rt, cc, now)
+		t := rt.target
+		x := &exchange{start: now, route: rt, vh: vh, rt: t.single, host: t.host}
+		x.rec.Target = t.name
+		if t.pool != nil {
+			m, err := t.pool.Pick()
+			if err != nil {
+				return false // the ordinary path answers NoActiveTargets
+			}
+			x.member, x.rec.Target = m.Name, m.Name
+			x.rt, x.host = poolRoundTripper{pool: t.pool, m: m}, m.Transport.Config().Address
+		}
+		g.serveFast(h, &fr, x, cc)
 		return true
 	}
 }
 
 // serveFast forwards a request the fast path took and writes the answer.
-func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, vh *vhost, rt *route, cc *clientCheck, now time.Time) {
+func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *clientCheck) {
 	g.fastServed.Add(1)
-	t := rt.target
-	x := &exchange{start: now, route: rt, vh: vh, rt: t.single, host: t.host}
+	now, vh, rt, t := x.start, x.vh, x.route, x.route.target
 	x.rec = observe.AccessRecord{Time: now, MessageID: observe.NewMessageID(now), Client: h.Remote,
 		Method: fr.method, Path: fr.path, Proto: "HTTP/1.1", Org: vh.org, Env: vh.env, VirtualHost: vh.name,
-		Proxy: rt.proxy, Target: t.name}
+		Proxy: rt.proxy, Target: x.rec.Target}
 	if h.TLS != nil {
 		x.rec.ClientTLS = cc.clientLeg(h.TLS)
 	}
@@ -227,11 +237,11 @@ func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, vh *vhost, rt *route, c
 	} else {
 		hdr["X-Forwarded-Proto"] = []string{"http"}
 	}
-	out := (&http.Request{Method: fr.method, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: hdr, Host: t.host,
-		URL: &url.URL{Scheme: t.scheme, Host: t.host, Path: t.path + strings.TrimPrefix(fr.path, rt.basePath), RawQuery: fr.query},
+	out := (&http.Request{Method: fr.method, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: hdr, Host: x.host,
+		URL: &url.URL{Scheme: t.scheme, Host: x.host, Path: t.path + strings.TrimPrefix(fr.path, rt.basePath), RawQuery: fr.query},
 	}).WithContext(h.Ctx)
 	start := g.now()
-	resp, err := t.single.RoundTrip(out)
+	resp, err := x.rt.RoundTrip(out)
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
 		resp.Body.Close()
 		err = errUnaskedUpgrade
