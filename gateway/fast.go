@@ -386,6 +386,10 @@ func writeFastField(bw *bufio.Writer, k, v string) {
 	if strings.ContainsAny(v, "\r\n") {
 		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 	}
-	bw.WriteString(strings.Trim(v, " \t"))
+	bw.WriteString(strings.TrimFunc(v, isOWS))
 	bw.WriteString("\r\n")
 }
+
+// isOWS reports whether r is optional white space (RFC 9110 §5.6.3). (strings.Trim with a
+// cut set would build the set on every call.)
+func isOWS(r rune) bool { return r == ' ' || r == '\t' }
