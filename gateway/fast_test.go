@@ -131,3 +131,32 @@ func TestFastPathMatchesOrdinaryPath(t *testing.T) {
 		t.Errorf("the fast path served %d requests with noFastPath", n)
 	}
 }
+
+// TestClientGoneCancelsBackend: a client that closes its connection while its request
+// waits for the backend makes the gateway give up the backend request, on the fast path
+// (GET) and the ordinary one (POST).
+func TestClientGoneCancelsBackend(t *testing.T) {
+	g, p, port := echoGW(t)
+	_ = g
+	pool := x509.NewCertPool()
+	pool.AddCert(p.gwRoot.Cert)
+	for _, req := range []string{
+		"GET /echo/wait?fast HTTP/1.1\r\nHost: api.test\r\n\r\n",
+		"POST /echo/wait?ordinary HTTP/1.1\r\nHost: api.test\r\nContent-Length: 0\r\n\r\n",
+	} {
+		c, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{RootCAs: pool, ServerName: "api.test", NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, req)
+		time.Sleep(200 * time.Millisecond)
+		start := time.Now()
+		c.Close()
+		select {
+		case q := <-backendCanceled:
+			t.Logf("%s: the backend request ended %v after the client left", q, time.Since(start))
+		case <-time.After(3 * time.Second): // the watch starts after 1 s; the target's I/O timeout is 5 s
+			t.Errorf("%q: the backend request still runs 3 s after the client left", req)
+		}
+	}
+}

@@ -21,6 +21,10 @@ import (
 	"github.com/tlsgate/tlsgate/pki/pkitest"
 )
 
+// backendCanceled receives the query of an echoBackend /wait request whose context ended
+// (the gateway gave up on it).
+var backendCanceled = make(chan string, 10)
+
 // echoBackend is a TLS backend answering with what it received: method, path, the body's
 // length and SHA-256; /big answers 1 MiB, /stream three chunks flushed apart.
 func echoBackend(t *testing.T) (addr string, root *pkitest.Cert) {
@@ -33,6 +37,16 @@ func echoBackend(t *testing.T) (addr string, root *pkitest.Cert) {
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case "/wait":
+			select {
+			case <-r.Context().Done():
+				select {
+				case backendCanceled <- r.URL.RawQuery:
+				default:
+				}
+			case <-time.After(10 * time.Second):
+			}
+			return
 		case "/headers":
 			// The request as the backend saw it, and fields a proxy must not pass on.
 			var keys []string

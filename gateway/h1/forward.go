@@ -80,9 +80,12 @@ func (s *Server) forward(ctx context.Context, c *conn, w *response) (answered, k
 		return false, false
 	}
 	h := &Head{Raw: raw, Ctx: ctx, TLS: c.tls, Remote: c.remote, W: c.bw, s: s, c: c, resp: w}
+	c.watch.ignore = len(raw)
 	c.watch.arm(c, noBody)
 	answered = s.o.Forward(h)
-	if !c.watch.disarm(c) {
+	ok := c.watch.disarm(c)
+	c.watch.ignore = 0
+	if !ok {
 		return answered, false
 	}
 	if !answered {

@@ -364,12 +364,15 @@ const WatchAfter = time.Second
 type watcher struct {
 	timer *time.Timer
 	body  atomic.Pointer[requestBody]
-	mu    sync.Mutex
-	state int // idle, armed, reading
-	done  chan struct{}
-	got   [1]byte
-	n     int
-	err   error
+	// ignore is how many buffered bytes belong to the request being served (a head the
+	// fast path answers before consuming it); more means the client sent its next request.
+	ignore int
+	mu     sync.Mutex
+	state  int // idle, armed, reading
+	done   chan struct{}
+	got    [1]byte
+	n      int
+	err    error
 }
 
 const (
@@ -397,7 +400,7 @@ func (w *watcher) fire(c *conn) {
 	b := w.body.Load()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.state != watchArmed || b == nil || !b.done() || c.br.Buffered() > 0 {
+	if w.state != watchArmed || b == nil || !b.done() || c.br.Buffered() > w.ignore {
 		return
 	}
 	w.state = watchReading
