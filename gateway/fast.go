@@ -302,7 +302,7 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 		bw.WriteString("status code " + strconv.Itoa(resp.StatusCode))
 	}
 	bw.WriteString("\r\n")
-	writeFastField(bw, HeaderMessageID, messageID)
+	h1.WriteField(bw, HeaderMessageID, messageID)
 	if _, ok := h["Date"]; !ok {
 		var d [len(http.TimeFormat)]byte
 		bw.WriteString("Date: ")
@@ -314,7 +314,7 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 			continue
 		}
 		for _, v := range vs {
-			writeFastField(bw, k, v)
+			h1.WriteField(bw, k, v)
 		}
 	}
 	var trailers []string
@@ -324,11 +324,11 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 			trailers = append(trailers, k)
 		}
 		if len(trailers) > 0 {
-			writeFastField(bw, "Trailer", strings.Join(trailers, ", "))
+			h1.WriteField(bw, "Trailer", strings.Join(trailers, ", "))
 		}
 	} else if resp.ContentLength >= 0 && !noBody {
 		if _, ok := h["Content-Length"]; !ok {
-			writeFastField(bw, "Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+			h1.WriteField(bw, "Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 		}
 	}
 	if fr.close {
@@ -372,24 +372,9 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 	bw.WriteString("0\r\n")
 	for _, k := range trailers {
 		for _, v := range resp.Trailer[k] {
-			writeFastField(bw, k, v)
+			h1.WriteField(bw, k, v)
 		}
 	}
 	_, err := bw.WriteString("\r\n")
 	return sent, err
 }
-
-// writeFastField writes "k: v\r\n", line breaks in v turned to spaces (as net/http).
-func writeFastField(bw *bufio.Writer, k, v string) {
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
-	}
-	bw.WriteString(strings.TrimFunc(v, isOWS))
-	bw.WriteString("\r\n")
-}
-
-// isOWS reports whether r is optional white space (RFC 9110 §5.6.3). (strings.Trim with a
-// cut set would build the set on every call.)
-func isOWS(r rune) bool { return r == ' ' || r == '\t' }

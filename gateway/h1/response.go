@@ -218,13 +218,13 @@ func (w *response) finish() bool {
 		bw.WriteString("0\r\n")
 		for _, k := range w.trailers {
 			for _, v := range w.header[k] {
-				writeField(bw, k, v)
+				WriteField(bw, k, v)
 			}
 		}
 		for k, vs := range w.header {
 			if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
 				for _, v := range vs {
-					writeField(bw, http.CanonicalHeaderKey(name), v)
+					WriteField(bw, http.CanonicalHeaderKey(name), v)
 				}
 			}
 		}
@@ -289,21 +289,26 @@ func writeHeader(bw *bufio.Writer, h http.Header) {
 			continue
 		}
 		for _, v := range vs {
-			writeField(bw, k, v)
+			WriteField(bw, k, v)
 		}
 	}
 }
 
-// writeField writes "k: v\r\n", with line breaks in v turned to spaces (as net/http).
-func writeField(bw *bufio.Writer, k, v string) {
+// WriteField writes the header field "k: v\r\n" as net/http does: line breaks in v become
+// spaces, spaces and tabs around it go. (strings.Trim with a cut set would build the set
+// on every call.)
+func WriteField(bw *bufio.Writer, k, v string) {
 	bw.WriteString(k)
 	bw.WriteString(": ")
 	if strings.ContainsAny(v, "\r\n") {
 		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 	}
-	bw.WriteString(strings.TrimSpace(v))
+	bw.WriteString(strings.TrimFunc(v, isOWS))
 	bw.WriteString("\r\n")
 }
+
+// isOWS reports whether r is optional white space (RFC 9110 §5.6.3).
+func isOWS(r rune) bool { return r == ' ' || r == '\t' }
 
 // declaredTrailers are the fields a response announced in its Trailer header.
 func declaredTrailers(h http.Header) []string {

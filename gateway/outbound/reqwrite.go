@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"net/http"
 	"strings"
+
+	"github.com/tlsgate/tlsgate/gateway/h1"
 )
 
 // writeRequest writes req's head to bw as http.Request.Write does, by a shorter way for
@@ -31,7 +33,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	if ua, ok := req.Header["User-Agent"]; !ok {
 		bw.WriteString("User-Agent: Go-http-client/1.1\r\n")
 	} else if len(ua) > 0 && ua[0] != "" {
-		writeField(bw, "User-Agent", ua[0])
+		h1.WriteField(bw, "User-Agent", ua[0])
 	}
 	if req.Close && !hasCloseToken(req.Header["Connection"]) {
 		bw.WriteString("Connection: close\r\n")
@@ -42,23 +44,11 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 			continue
 		}
 		for _, v := range vs {
-			writeField(bw, k, v)
+			h1.WriteField(bw, k, v)
 		}
 	}
 	_, err := bw.WriteString("\r\n")
 	return err
-}
-
-// writeField writes a header field as net/http does: line breaks in the value become
-// spaces, surrounding white space is trimmed.
-func writeField(bw *bufio.Writer, k, v string) {
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
-	}
-	bw.WriteString(strings.TrimFunc(v, isOWS))
-	bw.WriteString("\r\n")
 }
 
 func hasCloseToken(vs []string) bool {
@@ -86,7 +76,3 @@ func validMethod(m string) bool {
 }
 
 func validHeaderValue(v string) bool { return !strings.ContainsAny(v, "\r\n\x00") && v != "" }
-
-// isOWS reports whether r is optional white space (RFC 9110 §5.6.3). (strings.Trim with a
-// cut set would build the set on every call.)
-func isOWS(r rune) bool { return r == ' ' || r == '\t' }
