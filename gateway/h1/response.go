@@ -285,7 +285,7 @@ func (w *response) SetWriteDeadline(t time.Time) error { return w.c.nc.SetWriteD
 // invalid names.
 func writeHeader(bw *bufio.Writer, h http.Header) {
 	for k, vs := range h {
-		if !validFieldName(k) || strings.HasPrefix(k, http.TrailerPrefix) {
+		if !ValidToken(k) || strings.HasPrefix(k, http.TrailerPrefix) {
 			continue
 		}
 		for _, v := range vs {
@@ -323,7 +323,8 @@ func declaredTrailers(h http.Header) []string {
 	return out
 }
 
-func validFieldName(k string) bool {
+// ValidToken reports whether k is an RFC 9110 token: a valid method or field name.
+func ValidToken(k string) bool {
 	if k == "" {
 		return false
 	}

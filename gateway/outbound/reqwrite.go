@@ -14,7 +14,7 @@ import (
 func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	if (req.Body != nil && req.Body != http.NoBody) || len(req.Trailer) > 0 || len(req.TransferEncoding) > 0 ||
 		req.ContentLength != 0 || req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch ||
-		req.URL == nil || req.URL.Opaque != "" || !validMethod(req.Method) {
+		req.URL == nil || req.URL.Opaque != "" || !h1.ValidToken(req.Method) {
 		return req.Write(bw)
 	}
 	host := req.Host
@@ -60,19 +60,6 @@ func hasCloseToken(vs []string) bool {
 		}
 	}
 	return false
-}
-
-func validMethod(m string) bool {
-	if m == "" {
-		return false
-	}
-	for i := 0; i < len(m); i++ {
-		c := m[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func validHeaderValue(v string) bool { return !strings.ContainsAny(v, "\r\n\x00") && v != "" }
