@@ -82,7 +82,7 @@ func (s *Server) forward(ctx context.Context, c *conn, w *response) (answered, k
 	h := &Head{Raw: raw, Ctx: ctx, TLS: c.tls, Remote: c.remote, W: c.bw, s: s, c: c, resp: w}
 	c.watch.ignore = len(raw)
 	c.watch.arm(c, noBody)
-	answered = s.o.Forward(h)
+	answered = s.callForward(h)
 	ok := c.watch.disarm(c)
 	c.watch.ignore = 0
 	if !ok {
@@ -93,6 +93,22 @@ func (s *Server) forward(ctx context.Context, c *conn, w *response) (answered, k
 	}
 	_, _ = c.br.Discard(len(raw))
 	return true, !h.Close && !c.hijacked
+}
+
+// callForward calls Options.Forward, turning a panic into the end of the connection (what
+// was written of the answer, if anything, cannot be trusted), as serveHTTP does for a
+// handler.
+func (s *Server) callForward(h *Head) (answered bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			answered, h.Close = true, true
+			h.W.Reset(h.c.nc) // drop what the broken answer left in the buffer
+			if v != http.ErrAbortHandler {
+				s.o.Logger.Error("h1: forward panic", "client", h.Remote, "panic", v)
+			}
+		}
+	}()
+	return s.o.Forward(h)
 }
 
 // noBody is the body of a request without one, for the watcher.

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -553,5 +554,29 @@ func TestClientGone(t *testing.T) {
 	all, _ := io.ReadAll(c2)
 	if !strings.Contains(string(all), "\r\n\r\nslow") || !strings.HasSuffix(string(all), "\r\n\r\nGET /after") {
 		t.Errorf("request sent during the watch: got %q; want both answers", all)
+	}
+}
+
+// TestForwardPanics: a Forward hook that panics costs its connection only; one that
+// declines leaves the request to the handler.
+func TestForwardPanics(t *testing.T) {
+	ts := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "handler") }),
+		Options{Forward: func(h *Head) bool {
+			switch {
+			case bytes.HasPrefix(h.Raw, []byte("GET /panic ")):
+				h.W.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+				panic("boom")
+			case bytes.HasPrefix(h.Raw, []byte("GET /fast ")):
+				h.W.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfast")
+				return true
+			}
+			return false
+		}})
+	if got := raw(t, ts.addr, "GET /panic HTTP/1.1\r\nHost: x\r\n\r\n", 2*time.Second); got != "" {
+		t.Errorf("panicking forward: got %q; want the connection closed without an answer", got)
+	}
+	got := raw(t, ts.addr, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2*time.Second)
+	if !strings.Contains(got, "\r\n\r\nfast") || !strings.HasSuffix(got, "\r\n\r\nhandler") {
+		t.Errorf("forwarded then declined: got %q; want the fast answer, then the handler's", got)
 	}
 }
