@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tlsgate/tlsgate/gateway/h1"
 	"github.com/tlsgate/tlsgate/observe"
@@ -79,15 +78,16 @@ func parseFastHead(raw []byte, r *fastRequest) bool {
 		if len(line) == 0 {
 			break
 		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || !validToken(name) {
+		rawName, value, ok := bytes.Cut(line, []byte(":"))
+		name := string(rawName)
+		if !ok || !h1.ValidToken(name) {
 			return false // also a continuation line (obs-fold), which starts with a space
 		}
 		value = bytes.Trim(value, " \t")
 		if !validValue(value) {
 			return false
 		}
-		key := http.CanonicalHeaderKey(string(name))
+		key := http.CanonicalHeaderKey(name)
 		switch key {
 		case "Host":
 			hosts++
@@ -135,18 +135,6 @@ func safeTarget(b []byte) bool {
 		case strings.IndexByte("-._~!$&'()*+,=:@/?", c) >= 0:
 		default:
 			return false // '%', ';', '#', controls, spaces, non-ASCII...
-		}
-	}
-	return true
-}
-
-func validToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-			return false
 		}
 	}
 	return true
@@ -293,21 +281,10 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 		resp.StatusCode == http.StatusNotModified || resp.StatusCode < 200
 	chunked := !noBody && resp.ContentLength < 0
 
-	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(resp.StatusCode))
-	bw.WriteByte(' ')
-	if text := http.StatusText(resp.StatusCode); text != "" {
-		bw.WriteString(text)
-	} else {
-		bw.WriteString("status code " + strconv.Itoa(resp.StatusCode))
-	}
-	bw.WriteString("\r\n")
+	h1.WriteStatusLine(bw, "HTTP/1.1", resp.StatusCode)
 	h1.WriteField(bw, HeaderMessageID, messageID)
 	if _, ok := h["Date"]; !ok {
-		var d [len(http.TimeFormat)]byte
-		bw.WriteString("Date: ")
-		bw.Write(time.Now().UTC().AppendFormat(d[:0], http.TimeFormat))
-		bw.WriteString("\r\n")
+		h1.WriteDate(bw)
 	}
 	for k, vs := range h {
 		if hopHeaders[k] && !strings.HasPrefix(k, "X-Forwarded") && k != "Forwarded" || k == "Content-Length" && chunked {

@@ -156,7 +156,7 @@ func (w *response) commit(final bool) {
 	if !w.chunked {
 		h.Del("Transfer-Encoding")
 	}
-	if req.Close || hasToken(h["Connection"], "close") {
+	if req.Close || HasToken(h["Connection"], "close") {
 		w.closeAfter = true
 	}
 	if w.closeAfter {
@@ -168,18 +168,13 @@ func (w *response) commit(final bool) {
 		w.trailers = declaredTrailers(h)
 	}
 	bw := w.c.bw
-	if req.ProtoAtLeast(1, 1) {
-		bw.WriteString("HTTP/1.1 ")
-	} else {
-		bw.WriteString("HTTP/1.0 ")
+	proto := "HTTP/1.1"
+	if !req.ProtoAtLeast(1, 1) {
+		proto = "HTTP/1.0"
 	}
-	bw.WriteString(statusLine(w.status))
-	bw.WriteString("\r\n")
+	WriteStatusLine(bw, proto, w.status)
 	if _, ok := h["Date"]; !ok {
-		var d [len(http.TimeFormat) + 8]byte
-		bw.WriteString("Date: ")
-		bw.Write(time.Now().UTC().AppendFormat(d[:0], http.TimeFormat))
-		bw.WriteString("\r\n")
+		WriteDate(bw)
 	}
 	writeHeader(bw, h)
 	bw.WriteString("\r\n")
@@ -349,10 +344,27 @@ func statusLine(code int) string {
 	return strconv.Itoa(code) + " " + text
 }
 
-// hasToken reports whether a comma-separated header holds token (case-insensitive).
-func hasToken(vs []string, token string) bool {
+// WriteStatusLine writes "PROTO CODE TEXT\r\n".
+func WriteStatusLine(bw *bufio.Writer, proto string, code int) {
+	bw.WriteString(proto)
+	bw.WriteByte(' ')
+	bw.WriteString(statusLine(code))
+	bw.WriteString("\r\n")
+}
+
+// WriteDate writes the Date field with the current time.
+func WriteDate(bw *bufio.Writer) {
+	var d [len(http.TimeFormat) + 8]byte
+	bw.WriteString("Date: ")
+	bw.Write(time.Now().UTC().AppendFormat(d[:0], http.TimeFormat))
+	bw.WriteString("\r\n")
+}
+
+// HasToken reports whether the comma-separated field values vs hold token
+// (case-insensitive), as "close" in Connection or "100-continue" in Expect.
+func HasToken(vs []string, token string) bool {
 	for _, v := range vs {
-		for _, t := range strings.Split(v, ",") {
+		for t := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), token) {
 				return true
 			}

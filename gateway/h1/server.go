@@ -196,7 +196,7 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 	req = req.WithContext(ctx)
 	body := &requestBody{ReadCloser: req.Body}
 	req.Body = body
-	if req.ProtoAtLeast(1, 1) && hasToken(req.Header["Expect"], "100-continue") && req.ContentLength != 0 {
+	if req.ProtoAtLeast(1, 1) && HasToken(req.Header["Expect"], "100-continue") && req.ContentLength != 0 {
 		body.continueW = c.bw
 	}
 	w.reset(req)
@@ -256,9 +256,8 @@ func invalid(req *http.Request) string {
 // answerError writes a plain-text error and the end of the connection.
 func (c *conn) answerError(status int, text string) {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	c.bw.WriteString("HTTP/1.1 ")
-	c.bw.WriteString(statusLine(status))
-	c.bw.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
+	WriteStatusLine(c.bw, "HTTP/1.1", status)
+	c.bw.WriteString("Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
 	c.bw.WriteString(text)
 	_ = c.bw.Flush()
 	c.linger()

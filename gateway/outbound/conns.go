@@ -13,10 +13,11 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tlsgate/tlsgate/gateway/h1"
 )
 
 // Limits of a Transport's own HTTP/1.1 exchanges.
@@ -420,15 +421,6 @@ func (b *body) release(to int32) {
 // isUpgrade reports whether h asks for a protocol upgrade (Upgrade, with Connection:
 // upgrade).
 func isUpgrade(h http.Header) bool {
-	if _, ok := h["Upgrade"]; !ok {
-		return false
-	}
-	for _, v := range h["Connection"] {
-		for tok := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return true
-			}
-		}
-	}
-	return false
+	_, ok := h["Upgrade"]
+	return ok && h1.HasToken(h["Connection"], "upgrade")
 }

@@ -35,7 +35,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	} else if len(ua) > 0 && ua[0] != "" {
 		h1.WriteField(bw, "User-Agent", ua[0])
 	}
-	if req.Close && !hasCloseToken(req.Header["Connection"]) {
+	if req.Close && !h1.HasToken(req.Header["Connection"], "close") {
 		bw.WriteString("Connection: close\r\n")
 	}
 	for k, vs := range req.Header {
@@ -49,17 +49,6 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	}
 	_, err := bw.WriteString("\r\n")
 	return err
-}
-
-func hasCloseToken(vs []string) bool {
-	for _, v := range vs {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), "close") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func validHeaderValue(v string) bool { return !strings.ContainsAny(v, "\r\n\x00") && v != "" }
