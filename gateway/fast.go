@@ -201,15 +201,7 @@ func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *client
 		x.rec.ClientTLS = cc.clientLeg(h.TLS)
 	}
 	status, sent := 0, int64(0)
-	defer func() {
-		x.rec.Status, x.rec.BytesSent = status, sent
-		x.rec.TotalMillis = ms(g.now().Sub(x.start))
-		g.counters.Inc(statusCounter(status))
-		if x.rec.FaultCode != "" {
-			g.counters.Inc("faults." + x.rec.FaultCode)
-		}
-		g.access.Write(&x.rec)
-	}()
+	defer func() { g.finish(x, status, sent) }()
 
 	// The request as the ordinary path's ReverseProxy builds it (Rewrite, SetXForwarded).
 	hdr := fr.header

@@ -52,18 +52,21 @@ func (g *Gateway) handler(port int) http.Handler {
 		}
 		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 		cw.Header().Set(HeaderMessageID, x.rec.MessageID)
-		defer func() {
-			x.rec.Status = cw.status
-			x.rec.BytesSent = cw.n
-			x.rec.TotalMillis = ms(g.now().Sub(x.start))
-			g.counters.Inc(statusCounter(cw.status))
-			if x.rec.FaultCode != "" {
-				g.counters.Inc("faults." + x.rec.FaultCode)
-			}
-			g.access.Write(&x.rec)
-		}()
+		defer func() { g.finish(x, cw.status, cw.n) }()
 		g.serve(cw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)), port, x)
 	})
+}
+
+// finish records an exchange that answered status with sent bytes of body: counters and
+// the access log.
+func (g *Gateway) finish(x *exchange, status int, sent int64) {
+	x.rec.Status, x.rec.BytesSent = status, sent
+	x.rec.TotalMillis = ms(g.now().Sub(x.start))
+	g.counters.Inc(statusCounter(status))
+	if x.rec.FaultCode != "" {
+		g.counters.Inc("faults." + x.rec.FaultCode)
+	}
+	g.access.Write(&x.rec)
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, port int, x *exchange) {
