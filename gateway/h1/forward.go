@@ -41,17 +41,7 @@ func (h *Head) Serve(hd http.Handler) {
 	req = req.WithContext(h.Ctx)
 	w := h.resp
 	w.reset(req)
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				w.broken = true
-				if v != http.ErrAbortHandler {
-					h.s.o.Logger.Error("h1: handler panic", "client", req.RemoteAddr, "path", req.URL.Path, "panic", v)
-				}
-			}
-		}()
-		hd.ServeHTTP(w, req)
-	}()
+	h.s.serveHTTP(hd, w, req)
 	if h.c.hijacked || !w.finish() || req.Close {
 		h.Close = true
 	}

@@ -201,7 +201,7 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 	}
 	w.reset(req)
 	c.watch.arm(c, body)
-	s.serveHTTP(w, req)
+	s.serveHTTP(s.h, w, req)
 	if !c.watch.disarm(c) {
 		return false
 	}
@@ -222,9 +222,9 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 	return body.drain()
 }
 
-// serveHTTP calls the handler, turning a panic into a closed connection as net/http does
+// serveHTTP calls h, turning a panic into a closed connection as net/http does
 // (http.ErrAbortHandler silently).
-func (s *Server) serveHTTP(w *response, req *http.Request) {
+func (s *Server) serveHTTP(h http.Handler, w *response, req *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			w.broken = true
@@ -233,7 +233,7 @@ func (s *Server) serveHTTP(w *response, req *http.Request) {
 			}
 		}
 	}()
-	s.h.ServeHTTP(w, req)
+	h.ServeHTTP(w, req)
 }
 
 // invalid returns why a parsed request cannot be served, or "".
