@@ -34,11 +34,15 @@ type fastRequest struct {
 var fastMethods = map[string]string{"GET": "GET", "HEAD": "HEAD", "DELETE": "DELETE", "OPTIONS": "OPTIONS"}
 
 // hopHeaders are the fields that concern one connection only (RFC 9110 §7.6.1, and those
-// httputil.ReverseProxy removes); with the inbound X-Forwarded-* and Forwarded fields,
-// which the gateway sets itself.
+// httputil.ReverseProxy removes): never passed on, in either direction.
 var hopHeaders = map[string]bool{
 	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// forwardedHeaders are the inbound fields the gateway replaces with its own (as
+// ReverseProxy's Rewrite mode does).
+var forwardedHeaders = map[string]bool{
 	"Forwarded": true, "X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true,
 }
 
@@ -111,7 +115,7 @@ func parseFastHead(raw []byte, r *fastRequest) bool {
 			}
 			continue
 		}
-		if hopHeaders[key] {
+		if hopHeaders[key] || forwardedHeaders[key] {
 			continue
 		}
 		r.header[key] = append(r.header[key], string(value))
@@ -279,7 +283,7 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 		h1.WriteDate(bw)
 	}
 	for k, vs := range h {
-		if hopHeaders[k] && !strings.HasPrefix(k, "X-Forwarded") && k != "Forwarded" || k == "Content-Length" && chunked {
+		if hopHeaders[k] || k == "Content-Length" && chunked {
 			continue
 		}
 		for _, v := range vs {
