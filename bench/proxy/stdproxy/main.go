@@ -10,38 +10,18 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"flag"
-	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"time"
+
+	"github.com/tlsgate/tlsgate/bench/proxy/proxyflags"
 )
 
-func main() {
-	listen := flag.String("listen", "127.0.0.1:8443", "the `ADDR`ess to serve HTTPS on")
-	cert := flag.String("cert", "", "the server certificate chain (PEM `FILE`)")
-	key := flag.String("key", "", "its private key (PEM `FILE`)")
-	ca := flag.String("ca", "", "the CA certificates the backend is verified against (PEM `FILE`)")
-	backend := flag.String("backend", "", "the backend's `URL`, https://HOST:PORT")
-	flag.Parse()
-	if err := run(*listen, *cert, *key, *ca, *backend); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(1)
-	}
-}
+func main() { proxyflags.Main("https://HOST:PORT", run) }
 
-func run(listen, cert, key, ca, backend string) error {
-	pem, err := os.ReadFile(ca)
-	if err != nil {
-		return err
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("%s: no PEM certificate", ca)
-	}
+func run(c proxyflags.Config) error {
+	roots, listen, cert, key, backend := c.Roots, c.Listen, c.Cert, c.Key, c.Backend
 	u, err := url.Parse(backend)
 	if err != nil {
 		return err
