@@ -18,8 +18,10 @@
 #   - per proxy and round: wrk keep-alive HTTP/1.1 (requests/s, p50, p99); wrk with
 #     "Connection: close", a new connection per request whose handshake resumes the session
 #     (wrk resumes what the server offers); bench/proxy/handshake, a new connection per
-#     request with a full handshake (requests/s, p99); h2load HTTP/2 (requests/s). Rounds
-#     interleave the proxies in rotating order; medians, ratio to nginx;
+#     request with a full handshake (requests/s, p99); h2load HTTP/2 (requests/s); for the
+#     keep-alive, full-handshake and HTTP/2 runs, the CPU time the proxy's processes used
+#     per request (µs, from /proc: less sensitive to the machine's other load than
+#     requests/s). Rounds interleave the proxies in rotating order; medians, ratio to nginx;
 #   - a CPU profile of tlsgate during one more keep-alive, full-handshake and HTTP/2 run
 #     (serve --pprof), printed with go tool pprof -top.
 #
@@ -246,16 +248,16 @@ nginx -p "$work/backend" -c "$work/backend/nginx.conf" -e "$work/backend/logs/er
 pids+=($!)
 waitport "$p_backend" "the backend (nginx)" || { cat "$work/backend/logs/error.log" >&2; exit 1; }
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log" -g 'daemon off;' &
-pids+=($!)
+pids+=($!) pid_nginx=$!
 haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
-pids+=($!)
+pids+=($!) pid_haproxy=$!
 TLSGATE_ADMIN_TOKEN=$(openssl rand -hex 24) "$work/tlsgate" serve --data "$work/tg/data" \
 	--admin "127.0.0.1:$p_admin" --config "$work/tg/bench.yaml" --listen-host 127.0.0.1 \
 	--pprof "127.0.0.1:$p_pprof" >"$work/tg/serve.log" 2>&1 &
-pids+=($!)
+pids+=($!) pid_tlsgate=$!
 "$work/stdproxy" -listen "127.0.0.1:$p_stdproxy" -cert "$work/front.pem" -key "$work/front.key" \
 	-ca "$work/ca.pem" -backend "https://127.0.0.1:$p_backend" >"$work/stdproxy.log" 2>&1 &
-pids+=($!)
+pids+=($!) pid_stdproxy=$!
 waitport "$p_nginx" "nginx" || { cat "$work/nginx/logs/error.log" >&2; exit 1; }
 waitport "$p_haproxy" "haproxy" || { cat "$work/haproxy.log" >&2; exit 1; }
 waitport "$p_tlsgate" "tlsgate" || { cat "$work/tg/serve.log" >&2; exit 1; }
@@ -263,11 +265,34 @@ waitport "$p_stdproxy" "stdproxy" || { cat "$work/stdproxy.log" >&2; exit 1; }
 if [[ " ${proxies[*]} " == *" rawgo "* ]]; then
 	"$work/rawgo" -listen "127.0.0.1:$p_rawgo" -cert "$work/front.pem" -key "$work/front.key" \
 		-ca "$work/ca.pem" -backend "127.0.0.1:$p_backend" >"$work/rawgo.log" 2>&1 &
-	pids+=($!)
+	pids+=($!) pid_rawgo=$!
 	waitport "$p_rawgo" "rawgo" || { cat "$work/rawgo.log" >&2; exit 1; }
 fi
 
 port() { local v="p_$1"; echo "${!v}"; }
+
+# cputicks PROXY: the CPU time (user + system, in clock ticks) the proxy's processes (the
+# process and its children: nginx's workers) have used so far.
+hz=$(getconf CLK_TCK)
+cputicks() {
+	local v="pid_$1" pid
+	pid=${!v}
+	for q in $pid $(pgrep -P "$pid" || true); do cat "/proc/$q/stat" 2>/dev/null; done |
+		awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
+# cpucol FILE PROXY TICKS0: appends to FILE's last line (a run whose first column is its
+# requests/s) the proxy's CPU time per request in µs over the run, from TICKS0 on.
+cpucol() {
+	local t1
+	t1=$(cputicks "$2")
+	awk -v t0="$3" -v t1="$t1" -v hz="$hz" -v secs="$secs" '
+		{ line[NR] = $0; rps = $1 }
+		END {
+			for (i = 1; i < NR; i++) print line[i]
+			cpu = (rps > 0) ? (t1 - t0) / hz * 1e6 / (rps * secs) : 0
+			printf "%s %.1f\n", line[NR], cpu
+		}' "$1" >"$1.tmp" && mv "$1.tmp" "$1"
+}
 
 # Correctness first: through each proxy, over HTTP/1.1 and HTTP/2, the backend's body.
 for p in "${proxies[@]}"; do
@@ -340,13 +365,19 @@ for r in $(seq 0 $((rounds - 1))); do
 	for i in "${!proxies[@]}"; do order+=("${proxies[$(((i + r) % ${#proxies[@]}))]}"); done
 	echo "round $((r + 1))/$rounds: ${order[*]}" >&2
 	for p in "${order[@]}"; do
+		t0=$(cputicks "$p")
 		wrkrun "$work/ka.$p" "$p"
+		cpucol "$work/ka.$p" "$p" "$t0"
 		sleep 0.5
 		wrkrun "$work/resumed.$p" "$p" -H 'Connection: close'
 		sleep 0.5
+		t0=$(cputicks "$p")
 		fullrun "$work/full.$p" "$p"
+		cpucol "$work/full.$p" "$p" "$t0"
 		sleep 0.5
+		t0=$(cputicks "$p")
 		if [ "$p" = rawgo ]; then echo "0 0" >>"$work/h2.$p"; else h2run "$work/h2.$p" "$p"; fi
+		cpucol "$work/h2.$p" "$p" "$t0"
 		sleep 0.5
 		echo "  $p: keep-alive $(tail -1 "$work/ka.$p") | resumed $(tail -1 "$work/resumed.$p") | full $(tail -1 "$work/full.$p") | h2 $(tail -1 "$work/h2.$p")" >&2
 	done
@@ -359,21 +390,21 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 echo "medians of $rounds rounds; ×: the proxy's figure over nginx's (for p99, at most 1 is no worse than nginx)"
 echo
-echo "| proxy | keep-alive req/s | × | p50 ms | p99 ms | × | resumed handshake per request, req/s | × | full handshake per request, req/s | × | p99 ms | HTTP/2 req/s | × | errors |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| proxy | keep-alive req/s | × | p50 ms | p99 ms | × | CPU µs/req | resumed handshake per request, req/s | × | full handshake per request, req/s | × | p99 ms | CPU µs/req | HTTP/2 req/s | × | CPU µs/req | errors |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 n_ka=$(med "$work/ka.nginx" 1) n_p99=$(med "$work/ka.nginx" 3)
 n_res=$(med "$work/resumed.nginx" 1) n_full=$(med "$work/full.nginx" 1) n_h2=$(med "$work/h2.nginx" 1)
 for p in "${proxies[@]}"; do
-	ka=$(med "$work/ka.$p" 1) p50=$(med "$work/ka.$p" 2) p99=$(med "$work/ka.$p" 3)
+	ka=$(med "$work/ka.$p" 1) p50=$(med "$work/ka.$p" 2) p99=$(med "$work/ka.$p" 3) kacpu=$(med "$work/ka.$p" 5)
 	res=$(med "$work/resumed.$p" 1) full=$(med "$work/full.$p" 1) fp99=$(med "$work/full.$p" 3)
-	h2=$(med "$work/h2.$p" 1)
+	fullcpu=$(med "$work/full.$p" 5) h2=$(med "$work/h2.$p" 1) h2cpu=$(med "$work/h2.$p" 3)
 	errs=$(($(sum "$work/ka.$p" 4) + $(sum "$work/resumed.$p" 4) + $(sum "$work/full.$p" 4) + $(sum "$work/h2.$p" 2)))
 	h2x=$(ratio "$h2" "$n_h2")
-	[ "$p" = rawgo ] && h2=- h2x=-
-	echo "| $p | $ka | $(ratio "$ka" "$n_ka") | $p50 | $p99 | $(ratio "$p99" "$n_p99") | $res | $(ratio "$res" "$n_res") | $full | $(ratio "$full" "$n_full") | $fp99 | $h2 | $h2x | $errs |"
+	[ "$p" = rawgo ] && h2=- h2x=- h2cpu=-
+	echo "| $p | $ka | $(ratio "$ka" "$n_ka") | $p50 | $p99 | $(ratio "$p99" "$n_p99") | $kacpu | $res | $(ratio "$res" "$n_res") | $full | $(ratio "$full" "$n_full") | $fp99 | $fullcpu | $h2 | $h2x | $h2cpu | $errs |"
 done
 echo
-echo "every run (req/s p50 p99 errors; h2: req/s failed):"
+echo "every run (req/s p50 p99 errors, and CPU µs/req but for resumed; h2: req/s failed CPU µs/req):"
 for p in "${proxies[@]}"; do
 	for k in "${kinds[@]}"; do
 		printf '  %-8s %-7s %s\n' "$p" "$k" "$(tr '\n' ';' <"$work/$k.$p")"
