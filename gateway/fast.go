@@ -7,10 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tlsgate/tlsgate/gateway/h1"
+	"github.com/tlsgate/tlsgate/gateway/outbound"
 	"github.com/tlsgate/tlsgate/observe"
 )
 
@@ -27,24 +30,23 @@ import (
 type fastRequest struct {
 	method, path, query, host string
 	close                     bool
-	header                    http.Header // the fields to forward, hop-by-hop ones removed
+	fields                    []field // the fields to forward, in order, hop-by-hop ones removed
+}
+
+// field is one header field of a head, its value trimmed; both point into the head.
+type field struct{ name, value []byte }
+
+// header returns the fields to forward as net/http would read them.
+func (r *fastRequest) header() http.Header {
+	h := http.Header{}
+	for _, f := range r.fields {
+		h.Add(string(f.name), string(f.value))
+	}
+	return h
 }
 
 // fastMethods are the methods the fast path serves: those whose requests have no body.
 var fastMethods = map[string]string{"GET": "GET", "HEAD": "HEAD", "DELETE": "DELETE", "OPTIONS": "OPTIONS"}
-
-// hopHeaders are the fields that concern one connection only (RFC 9110 §7.6.1, and those
-// httputil.ReverseProxy removes): never passed on, in either direction.
-var hopHeaders = map[string]bool{
-	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
-	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-}
-
-// forwardedHeaders are the inbound fields the gateway replaces with its own (as
-// ReverseProxy's Rewrite mode does).
-var forwardedHeaders = map[string]bool{
-	"Forwarded": true, "X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true,
-}
 
 // maxFastFields bounds the header fields of a request the fast path takes.
 const maxFastFields = 100
@@ -71,8 +73,8 @@ func parseFastHead(raw []byte, r *fastRequest) bool {
 	}
 	path, query, _ := bytes.Cut(target, []byte("?"))
 	r.method, r.path, r.query = method, string(path), string(query)
-	r.header = make(http.Header, 12)
-	var connTokens []string
+	r.fields = r.fields[:0]
+	var connTokens [][]byte
 	hosts := 0
 	for n := 0; ; n++ {
 		line, rest, ok = bytes.Cut(rest, []byte("\r\n"))
@@ -82,51 +84,97 @@ func parseFastHead(raw []byte, r *fastRequest) bool {
 		if len(line) == 0 {
 			break
 		}
-		rawName, value, ok := bytes.Cut(line, []byte(":"))
-		name := string(rawName)
+		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok || !h1.ValidToken(name) {
 			return false // also a continuation line (obs-fold), which starts with a space
 		}
 		value = bytes.Trim(value, " \t")
-		if !validValue(value) {
+		if !h1.ValidValue(value) {
 			return false
 		}
-		key := http.CanonicalHeaderKey(name)
-		switch key {
-		case "Host":
+		switch fieldKind(name) {
+		case fieldHost:
 			hosts++
 			r.host = string(value)
 			continue
-		case "Content-Length":
+		case fieldContentLength:
 			if string(value) != "0" {
 				return false
 			}
 			continue
-		case "Transfer-Encoding", "Expect", "Upgrade", "Te", "Trailer":
+		case fieldRefused:
 			return false
-		case "Connection":
-			for t := range strings.SplitSeq(string(value), ",") {
-				t = strings.TrimSpace(t)
-				if strings.EqualFold(t, "close") {
+		case fieldConnection:
+			for t := range bytes.SplitSeq(value, []byte(",")) {
+				t = bytes.Trim(t, " \t")
+				if bytes.EqualFold(t, []byte("close")) {
 					r.close = true
-				} else if t != "" && !strings.EqualFold(t, "keep-alive") {
-					connTokens = append(connTokens, http.CanonicalHeaderKey(t))
+				} else if len(t) > 0 && !bytes.EqualFold(t, []byte("keep-alive")) {
+					connTokens = append(connTokens, t)
 				}
 			}
 			continue
-		}
-		if hopHeaders[key] || forwardedHeaders[key] {
+		case fieldHop, fieldForwarded:
 			continue
 		}
-		r.header[key] = append(r.header[key], string(value))
+		r.fields = append(r.fields, field{name, value})
 	}
 	if hosts != 1 || r.host == "" {
 		return false
 	}
-	for _, k := range connTokens {
-		delete(r.header, k)
+	if len(connTokens) > 0 {
+		r.fields = slices.DeleteFunc(r.fields, func(f field) bool {
+			return slices.ContainsFunc(connTokens, func(t []byte) bool { return bytes.EqualFold(t, f.name) })
+		})
 	}
 	return true
+}
+
+// The kinds of header fields the fast path treats apart.
+const (
+	fieldOther         = iota
+	fieldHost          // the request's Host
+	fieldContentLength // Content-Length: only 0 is taken
+	fieldConnection    // Connection: its options and the fields it names
+	fieldHop           // hop-by-hop: never passed on
+	fieldForwarded     // replaced by the gateway's own
+	fieldRefused       // a request the fast path declines: a body, an upgrade, an expectation
+	fieldDate          // a response's Date
+)
+
+// isHop reports whether a response's field concerns one connection only (RFC 9110
+// §7.6.1, and those httputil.ReverseProxy removes): never passed on.
+func isHop[T string | []byte](name T) bool {
+	switch fieldKind(name) {
+	case fieldConnection, fieldHop, fieldRefused:
+		return true
+	}
+	return false
+}
+
+// fieldKinds are the fields of each kind but fieldOther, by lower-case name.
+var fieldKinds = map[string]int{
+	"host": fieldHost, "content-length": fieldContentLength, "connection": fieldConnection,
+	"transfer-encoding": fieldRefused, "expect": fieldRefused, "upgrade": fieldRefused, "te": fieldRefused, "trailer": fieldRefused,
+	"proxy-connection": fieldHop, "keep-alive": fieldHop, "proxy-authenticate": fieldHop, "proxy-authorization": fieldHop,
+	"forwarded": fieldForwarded, "x-forwarded-for": fieldForwarded, "x-forwarded-host": fieldForwarded, "x-forwarded-proto": fieldForwarded,
+	"date": fieldDate,
+}
+
+// fieldKind returns the kind of the field named name.
+func fieldKind[T string | []byte](name T) int {
+	if len(name) > 20 {
+		return fieldOther // longer than any name above
+	}
+	var lower [20]byte
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return fieldKinds[string(lower[:len(name)])]
 }
 
 // safeTarget reports whether a request target holds only characters that need no
@@ -144,19 +192,12 @@ func safeTarget(b []byte) bool {
 	return true
 }
 
-func validValue(b []byte) bool {
-	for _, c := range b {
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // forward is the fast path of one port (h1.Options.Forward).
 func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 	return func(h *h1.Head) bool {
 		var fr fastRequest
+		var fields [24]field
+		fr.fields = fields[:0]
 		if !parseFastHead(h.Raw, &fr) {
 			return false
 		}
@@ -181,21 +222,33 @@ func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 		t := rt.target
 		x := &exchange{start: now, route: rt, vh: vh, rt: t.single, host: t.host}
 		x.rec.Target = t.name
+		send := t.single
+		var m *outbound.Member
 		if t.pool != nil {
-			m, err := t.pool.Pick()
-			if err != nil {
+			var err error
+			if m, err = t.pool.Pick(); err != nil {
 				return false // the ordinary path answers NoActiveTargets
 			}
 			x.member, x.rec.Target = m.Name, m.Name
 			x.rt, x.host = poolRoundTripper{pool: t.pool, m: m}, m.Transport.Config().Address
+			send = m.Transport
 		}
-		g.serveFast(h, &fr, x, cc)
+		g.serveFast(h, &fr, x, cc, func(head []byte) (*outbound.Answer, error) {
+			a, err := send.SendHead(h.Ctx, head, fr.method)
+			if m != nil {
+				t.pool.Done(m, err)
+			}
+			return a, err
+		})
 		return true
 	}
 }
 
-// serveFast forwards a request the fast path took and writes the answer.
-func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *clientCheck) {
+// headBuffers hold the backend request heads the fast path writes.
+var headBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// serveFast forwards a request the fast path took, with send, and writes the answer.
+func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *clientCheck, send func(head []byte) (*outbound.Answer, error)) {
 	g.fastServed.Add(1)
 	now, vh, rt, t := x.start, x.vh, x.route, x.route.target
 	x.rec = observe.AccessRecord{Time: now, MessageID: observe.NewMessageID(now), Client: h.Remote,
@@ -208,26 +261,15 @@ func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *client
 	defer func() { g.finish(x, status, sent) }()
 
 	// The request as the ordinary path's ReverseProxy builds it (Rewrite, SetXForwarded).
-	hdr := fr.header
-	if _, ok := hdr["User-Agent"]; !ok {
-		hdr["User-Agent"] = []string{""}
-	}
-	if ip, _, err := net.SplitHostPort(h.Remote); err == nil {
-		hdr["X-Forwarded-For"] = []string{ip}
-	}
-	hdr["X-Forwarded-Host"] = []string{fr.host}
-	if h.TLS != nil {
-		hdr["X-Forwarded-Proto"] = []string{"https"}
-	} else {
-		hdr["X-Forwarded-Proto"] = []string{"http"}
-	}
-	out := (&http.Request{Method: fr.method, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: hdr, Host: x.host,
-		URL: &url.URL{Scheme: t.scheme, Host: x.host, Path: t.path + strings.TrimPrefix(fr.path, rt.basePath), RawQuery: fr.query},
-	}).WithContext(h.Ctx)
+	u := url.URL{Path: t.path + strings.TrimPrefix(fr.path, rt.basePath)}
+	bp := headBuffers.Get().(*[]byte)
+	head := fr.appendHead((*bp)[:0], u.EscapedPath(), x.host, h.Remote, h.TLS != nil)
 	start := g.now()
-	resp, err := x.rt.RoundTrip(out)
-	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
-		resp.Body.Close()
+	a, err := send(head)
+	*bp = head
+	headBuffers.Put(bp)
+	if err == nil && a.Response != nil && a.Response.StatusCode == http.StatusSwitchingProtocols {
+		a.Response.Body.Close()
 		err = errUnaskedUpgrade
 	}
 	if err != nil {
@@ -241,15 +283,62 @@ func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *client
 		return
 	}
 	x.rec.TargetMillis = ms(g.now().Sub(start))
-	if resp.TLS != nil {
-		x.rec.TargetTLS = tlsLeg(resp.TLS)
+	if resp := a.Response; resp != nil {
+		if resp.TLS != nil {
+			x.rec.TargetTLS = tlsLeg(resp.TLS)
+		}
+		status = resp.StatusCode
+		sent, err = writeFastResponse(h.W, fr, resp, x.rec.MessageID)
+		resp.Body.Close()
+	} else {
+		if a.TLS != nil {
+			x.rec.TargetTLS = tlsLeg(a.TLS)
+		}
+		status = a.Status
+		sent, err = writeAnswer(h.W, fr, a, x.rec.MessageID)
+		a.Body.Close()
 	}
-	status = resp.StatusCode
-	sent, err = writeFastResponse(h.W, fr, resp, x.rec.MessageID)
-	resp.Body.Close()
 	if err != nil || fr.close {
 		h.Close = true
 	}
+}
+
+// appendHead appends to b the head of the request to the backend: the request line with
+// uri (the path on the target) and the query, Host, the client's fields, and the
+// forwarded fields for the client at remote.
+func (r *fastRequest) appendHead(b []byte, uri, host, remote string, tls bool) []byte {
+	if uri == "" {
+		uri = "/"
+	}
+	b = append(b, r.method...)
+	b = append(b, ' ')
+	b = append(b, uri...)
+	if r.query != "" {
+		b = append(b, '?')
+		b = append(b, r.query...)
+	}
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
+	for _, f := range r.fields {
+		b = append(b, f.name...)
+		b = append(b, ": "...)
+		b = append(b, f.value...)
+		b = append(b, "\r\n"...)
+	}
+	if ip, _, err := net.SplitHostPort(remote); err == nil {
+		b = append(b, "X-Forwarded-For: "...)
+		b = append(b, ip...)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "X-Forwarded-Host: "...)
+	b = append(b, r.host...)
+	if tls {
+		b = append(b, "\r\nX-Forwarded-Proto: https\r\n\r\n"...)
+	} else {
+		b = append(b, "\r\nX-Forwarded-Proto: http\r\n\r\n"...)
+	}
+	return b
 }
 
 var errUnaskedUpgrade = &upgradeError{}
@@ -283,7 +372,7 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 		h1.WriteDate(bw)
 	}
 	for k, vs := range h {
-		if hopHeaders[k] || k == "Content-Length" && chunked {
+		if isHop(k) || k == "Content-Length" && chunked {
 			continue
 		}
 		for _, v := range vs {
@@ -350,4 +439,58 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 	}
 	_, err := bw.WriteString("\r\n")
 	return sent, err
+}
+
+// writeAnswer writes a plain answer as writeFastResponse writes a parsed one: the
+// backend's fields as they came but its hop-by-hop ones (and those its Connection names),
+// the message ID added, the body copied. It returns the body bytes written; an error means
+// the answer is cut and the connection must close.
+func writeAnswer(bw *bufio.Writer, fr *fastRequest, a *outbound.Answer, messageID string) (int64, error) {
+	var named [][]byte // the fields the backend's Connection names
+	hasDate := false
+	for line := range bytes.SplitSeq(a.Fields, []byte("\r\n")) {
+		name, value, _ := bytes.Cut(line, []byte(":"))
+		switch fieldKind(name) {
+		case fieldConnection:
+			for t := range bytes.SplitSeq(value, []byte(",")) {
+				if t = bytes.Trim(t, " \t"); len(t) > 0 {
+					named = append(named, t)
+				}
+			}
+		case fieldDate:
+			hasDate = true
+		}
+	}
+	h1.WriteStatusLine(bw, "HTTP/1.1", a.Status)
+	h1.WriteField(bw, HeaderMessageID, messageID)
+	if !hasDate {
+		h1.WriteDate(bw)
+	}
+	for line := range bytes.SplitSeq(a.Fields, []byte("\r\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue // the empty string after the last CRLF
+		}
+		if isHop(name) || slices.ContainsFunc(named, func(t []byte) bool { return bytes.EqualFold(t, name) }) {
+			continue
+		}
+		bw.Write(name)
+		bw.WriteString(": ")
+		bw.Write(bytes.Trim(value, " \t"))
+		bw.WriteString("\r\n")
+	}
+	if fr.close {
+		bw.WriteString("Connection: close\r\n")
+	}
+	_, err := bw.WriteString("\r\n")
+	if a.ContentLength == 0 {
+		return 0, err
+	}
+	// To the body's end: the backend connection goes back to its pool only when the body
+	// was read whole.
+	n, err := io.Copy(bw, a.Body)
+	if err == nil && n != a.ContentLength {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
 }

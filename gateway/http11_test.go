@@ -75,6 +75,18 @@ func echoBackend(t *testing.T) (addr string, root *pkitest.Cert) {
 		case "/nocontent":
 			w.WriteHeader(http.StatusNoContent)
 			return
+		case "/raw":
+			// An answer as a backend other than Go's writes it: names in any case, a field
+			// its Connection names in another case, values with spaces around, a Date.
+			c, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			brw.WriteString("HTTP/1.1 200 Fine\r\ncontent-type: text/plain\r\nx-lower:  v \r\nconnection: keep-alive, x-drop\r\n" +
+				"X-DROP: 1\r\nx-multi: a\r\nX-Multi: b\r\nkeep-alive: timeout=5\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\ncontent-length: 5\r\n\r\nhello")
+			brw.Flush()
+			return
 		case "/big":
 			w.Write(bytes.Repeat([]byte("b"), 1<<20))
 			return

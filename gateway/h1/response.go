@@ -319,13 +319,24 @@ func declaredTrailers(h http.Header) []string {
 }
 
 // ValidToken reports whether k is an RFC 9110 token: a valid method or field name.
-func ValidToken(k string) bool {
-	if k == "" {
+func ValidToken[T string | []byte](k T) bool {
+	if len(k) == 0 {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
 		c := k[i]
 		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidValue reports whether v may be a header field's value: no control character but
+// tabs.
+func ValidValue[T string | []byte](v T) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false
 		}
 	}

@@ -56,6 +56,7 @@ type backendConn struct {
 	werr      error // the first error writing to conn
 	rleft     int64 // what may still be read: the header's limit while it is read
 	peek      peeker
+	head      []byte // the fields of the last plain answer (Answer.Fields)
 }
 
 // newBackendConn returns conn ready for exchanges; sock is the TCP connection under it.
@@ -288,76 +289,55 @@ func closeBody(req *http.Request) {
 // whether the connection broke before any byte of an answer (no timeout): the server
 // closed it.
 func (t *Transport) exchange(c *backendConn, req *http.Request) (resp *http.Response, closed bool, err error) {
-	ctx := req.Context()
-	stop := context.AfterFunc(ctx, c.abort)
-	broken := func(what string, err error) error {
-		stop()
-		c.conn.Close()
-		switch {
-		case ctx.Err() != nil:
-			err = ctx.Err()
-		case isTimeout(err): // only reads have a deadline of their own
-			err = fmt.Errorf("no response header within %v: %w", t.cfg.IOTimeout, err)
-		}
-		return fmt.Errorf("%s: %w", what, err)
-	}
-
+	x := t.begin(req.Context(), c)
 	c.werr = nil
 	err = writeRequest(c.bw, req)
 	if err == nil {
 		err = c.bw.Flush()
 	}
-	if err != nil && c.werr == nil { // the request, not the connection, failed: its body
-		return nil, false, broken("sending the request", err)
+	what, closed, err := x.await(err)
+	if err != nil {
+		return nil, closed, err
 	}
-	// After a failed write, the server's answer may still be there to read: a server that
-	// answers before reading the whole body, then closes.
-	what := "reading the response header"
-	if c.werr != nil {
-		what = fmt.Sprintf("sending the request: %v; %s", c.werr, what)
-	}
+	resp, err = x.readResponse(req, what)
+	return resp, false, err
+}
 
-	c.conn.SetReadDeadline(time.Now().Add(t.cfg.IOTimeout))
-	if ctx.Err() != nil { // the deadline just set may have replaced the context's
-		return nil, false, broken(what, nil)
-	}
-	c.rleft = maxHeaderBytes
-	if _, err := c.br.Peek(1); err != nil {
-		return nil, !isTimeout(err), broken(what, err)
-	}
-	trace := httptrace.ContextClientTrace(ctx)
+// readResponse reads the answer to req on x's connection, its first byte there, with
+// net/http: interim answers skipped, the body keeping the connection until it is read to
+// the end or closed.
+func (x *exchanging) readResponse(req *http.Request, what string) (resp *http.Response, err error) {
+	c := x.c
+	trace := httptrace.ContextClientTrace(x.ctx)
 	for n := 0; ; n++ {
 		if resp, err = http.ReadResponse(c.br, req); err != nil {
-			return nil, false, broken(what, err)
+			return nil, x.broken(what, err)
 		}
 		if resp.StatusCode < 100 || resp.StatusCode > 199 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
 		if n == max1xx {
-			return nil, false, broken(what, fmt.Errorf("more than %d interim responses", max1xx))
+			return nil, x.broken(what, fmt.Errorf("more than %d interim responses", max1xx))
 		}
 		if trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
-				return nil, false, broken(what, err)
+				return nil, x.broken(what, err)
 			}
 		}
 		c.rleft = maxHeaderBytes
 	}
-	c.rleft = math.MaxInt64
-	c.conn.SetReadDeadline(time.Time{}) // the caller bounds the body's read
-	if ctx.Err() != nil {
-		return nil, false, broken(what, nil)
+	if err := x.endHead(what); err != nil {
+		return nil, err
 	}
-
 	resp.TLS = c.state
-	b := &body{t: t, c: c, rc: resp.Body, ctx: ctx, stop: stop,
+	b := &body{t: x.t, c: c, rc: resp.Body, ctx: x.ctx, stop: x.stop,
 		reuse: c.werr == nil && !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols}
 	if resp.Body == http.NoBody { // HEAD, 204, 304: the exchange is over
 		b.release(bodyEOF)
 	} else {
 		resp.Body = b
 	}
-	return resp, false, nil
+	return resp, nil
 }
 
 // The states of a response body.
@@ -401,7 +381,11 @@ func (b *body) Read(p []byte) (int, error) {
 }
 
 func (b *body) Close() error {
-	b.release(bodyClosed)
+	if l, ok := b.rc.(*lengthReader); ok && l.n == 0 {
+		b.release(bodyEOF) // all read, or none to read: the connection can serve again
+	} else {
+		b.release(bodyClosed)
+	}
 	return nil
 }
 

@@ -210,25 +210,37 @@ func (t *Transport) roundTrip(rt *http.Transport, req *http.Request) (*http.Resp
 		fresh = !reused
 	}
 	if err != nil {
-		if e := AsError(err); e != nil {
-			return nil, e
-		}
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		if info != nil && fresh {
-			if a := refusedAfterHandshake(info.attempt, err); a != nil {
-				return nil, t.failure(ctx, a, err)
-			}
-		}
-		kind := Unreachable
-		if isTimeout(err) {
-			kind = Timeout
-		}
-		e := &Error{Kind: kind, Target: t.cfg.Target, Address: t.cfg.Address, Err: err}
-		t.log.Warn("outbound: backend failure", "target", t.cfg.Target, "address", t.cfg.Address, "kind", kind.String(), "error", err.Error())
-		return nil, e
+		return nil, t.failed(ctx, info, fresh, err)
 	}
+	return t.answered(ctx, resp, info)
+}
+
+// failed turns the failure of an exchange into an *Error (or the context's error): a
+// refusal right after a new connection's handshake is diagnosed as a handshake failure.
+// info is the connection's, when known; fresh says it was new.
+func (t *Transport) failed(ctx context.Context, info *connInfo, fresh bool, err error) error {
+	if e := AsError(err); e != nil {
+		return e
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	if info != nil && fresh {
+		if a := refusedAfterHandshake(info.attempt, err); a != nil {
+			return t.failure(ctx, a, err)
+		}
+	}
+	kind := Unreachable
+	if isTimeout(err) {
+		kind = Timeout
+	}
+	t.log.Warn("outbound: backend failure", "target", t.cfg.Target, "address", t.cfg.Address, "kind", kind.String(), "error", err.Error())
+	return &Error{Kind: kind, Target: t.cfg.Target, Address: t.cfg.Address, Err: err}
+}
+
+// answered looks at an answer: a 400 that refuses the client certificate after a
+// handshake that asked for one is a handshake failure, diagnosed.
+func (t *Transport) answered(ctx context.Context, resp *http.Response, info *connInfo) (*http.Response, error) {
 	if resp.StatusCode == http.StatusBadRequest && info != nil && info.attempt.CertRequest != nil {
 		if a := t.refusedAtHTTP(resp, info.attempt); a != nil {
 			return nil, t.failure(ctx, a, fmt.Errorf("after the handshake, the server answered %s %q", resp.Status, a.HTTP.Title))
