@@ -24,6 +24,7 @@ import (
 	"github.com/tlsgate/tlsgate/gateway/h1"
 	"github.com/tlsgate/tlsgate/gateway/inbound"
 	"github.com/tlsgate/tlsgate/gateway/outbound"
+	"github.com/tlsgate/tlsgate/gateway/rsasign"
 	"github.com/tlsgate/tlsgate/observe"
 	"github.com/tlsgate/tlsgate/store"
 )
@@ -116,6 +117,11 @@ func New(o Options) (*Gateway, error) {
 	}
 	g.diagnoser = outbound.NewDiagnoser()
 	g.rp = g.newReverseProxy()
+	if ok, detail := rsasign.Available(); ok {
+		g.log.Info("RSA signatures by libcrypto", "library", detail)
+	} else {
+		g.log.Info("RSA signatures by Go's crypto/rsa", "libcrypto", detail)
+	}
 	return g, nil
 }
 

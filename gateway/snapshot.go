@@ -14,6 +14,7 @@ import (
 	"github.com/tlsgate/tlsgate/config"
 	"github.com/tlsgate/tlsgate/gateway/inbound"
 	"github.com/tlsgate/tlsgate/gateway/outbound"
+	"github.com/tlsgate/tlsgate/gateway/rsasign"
 	"github.com/tlsgate/tlsgate/pki"
 	"github.com/tlsgate/tlsgate/tlsdiag/tlswire"
 )
@@ -203,6 +204,7 @@ func (c *compiler) keyPair(org string, e *config.Environment, nameOrRef, alias s
 	}
 	b := pki.Bundle{Chain: chain, Key: key}
 	tc := b.TLSCertificate()
+	tc.PrivateKey = rsasign.Wrap(tc.PrivateKey) // RSA signatures by libcrypto, when the system has it
 	return &tc, storeName("keystore", nameOrRef, ks.Name) + " alias " + alias, nil
 }
 
