@@ -152,29 +152,49 @@ func isHop[T string | []byte](name T) bool {
 	return false
 }
 
-// fieldKinds are the fields of each kind but fieldOther, by lower-case name.
-var fieldKinds = map[string]int{
-	"host": fieldHost, "content-length": fieldContentLength, "connection": fieldConnection,
-	"transfer-encoding": fieldRefused, "expect": fieldRefused, "upgrade": fieldRefused, "te": fieldRefused, "trailer": fieldRefused,
-	"proxy-connection": fieldHop, "keep-alive": fieldHop, "proxy-authenticate": fieldHop, "proxy-authorization": fieldHop,
-	"forwarded": fieldForwarded, "x-forwarded-for": fieldForwarded, "x-forwarded-host": fieldForwarded, "x-forwarded-proto": fieldForwarded,
-	"date": fieldDate,
+// fieldNames are the fields of each kind but fieldOther, by lower-case name.
+var fieldNames = [...]struct {
+	name string
+	kind int
+}{
+	{"host", fieldHost}, {"content-length", fieldContentLength}, {"connection", fieldConnection}, {"date", fieldDate},
+	{"transfer-encoding", fieldRefused}, {"expect", fieldRefused}, {"upgrade", fieldRefused}, {"te", fieldRefused}, {"trailer", fieldRefused},
+	{"proxy-connection", fieldHop}, {"keep-alive", fieldHop}, {"proxy-authenticate", fieldHop}, {"proxy-authorization", fieldHop},
+	{"forwarded", fieldForwarded}, {"x-forwarded-for", fieldForwarded}, {"x-forwarded-host", fieldForwarded}, {"x-forwarded-proto", fieldForwarded},
 }
 
 // fieldKind returns the kind of the field named name.
 func fieldKind[T string | []byte](name T) int {
-	if len(name) > 20 {
-		return fieldOther // longer than any name above
+	for _, f := range fieldNames {
+		if len(f.name) == len(name) && equalLower(name, f.name) {
+			return f.kind
+		}
 	}
-	var lower [20]byte
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	return fieldOther
+}
+
+// equalLower reports whether s equals lower (in lower case, as long as s) but for the
+// case of ASCII letters.
+func equalLower[T string | []byte](s T, lower string) bool {
+	for i := 0; i < len(lower); i++ {
+		c := s[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		lower[i] = c
+		if c != lower[i] {
+			return false
+		}
 	}
-	return fieldKinds[string(lower[:len(name)])]
+	return true
+}
+
+// nextField returns the first field of fields ("Name: value\r\n" lines, as
+// outbound.Answer.Fields), its value trimmed, and the fields after it.
+func nextField(fields []byte) (name, value, rest []byte) {
+	i := bytes.IndexByte(fields, '\n')
+	line, rest := fields[:i-1], fields[i+1:]
+	colon := bytes.IndexByte(line, ':')
+	return line[:colon], bytes.Trim(line[colon+1:], " \t"), rest
 }
 
 // safeTarget reports whether a request target holds only characters that need no
@@ -448,8 +468,8 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 func writeAnswer(bw *bufio.Writer, fr *fastRequest, a *outbound.Answer, messageID string) (int64, error) {
 	var named [][]byte // the fields the backend's Connection names
 	hasDate := false
-	for line := range bytes.SplitSeq(a.Fields, []byte("\r\n")) {
-		name, value, _ := bytes.Cut(line, []byte(":"))
+	for name, value, rest := []byte(nil), []byte(nil), a.Fields; len(rest) > 0; {
+		name, value, rest = nextField(rest)
 		switch fieldKind(name) {
 		case fieldConnection:
 			for t := range bytes.SplitSeq(value, []byte(",")) {
@@ -466,17 +486,14 @@ func writeAnswer(bw *bufio.Writer, fr *fastRequest, a *outbound.Answer, messageI
 	if !hasDate {
 		h1.WriteDate(bw)
 	}
-	for line := range bytes.SplitSeq(a.Fields, []byte("\r\n")) {
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue // the empty string after the last CRLF
-		}
+	for name, value, rest := []byte(nil), []byte(nil), a.Fields; len(rest) > 0; {
+		name, value, rest = nextField(rest)
 		if isHop(name) || slices.ContainsFunc(named, func(t []byte) bool { return bytes.EqualFold(t, name) }) {
 			continue
 		}
 		bw.Write(name)
 		bw.WriteString(": ")
-		bw.Write(bytes.Trim(value, " \t"))
+		bw.Write(value)
 		bw.WriteString("\r\n")
 	}
 	if fr.close {

@@ -263,6 +263,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	c.hijacked = true
 	_ = c.nc.SetDeadline(time.Time{})
+	c.rdlSet = false
 	return c.nc, bufio.NewReadWriter(c.br, c.bw), nil
 }
 
@@ -273,7 +274,11 @@ var (
 
 // SetReadDeadline and SetWriteDeadline let http.ResponseController bound a handler's
 // reads and writes.
-func (w *response) SetReadDeadline(t time.Time) error  { return w.c.nc.SetReadDeadline(t) }
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.c.rdlSet = false
+	return w.c.nc.SetReadDeadline(t)
+}
+
 func (w *response) SetWriteDeadline(t time.Time) error { return w.c.nc.SetWriteDeadline(t) }
 
 // writeHeader writes the fields of h, but trailers set with http.TrailerPrefix and

@@ -21,6 +21,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -32,6 +33,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tlsgate/tlsgate/gateway/clock"
 )
 
 // Options are a Server's limits.
@@ -45,7 +48,8 @@ type Options struct {
 	// before net/http parses it. When it answers the request (writing to Head.W, or with
 	// Head.Serve) it returns true and the head is consumed; when it returns false, it
 	// must have written nothing, and the request is read and served as usual. It is
-	// called only by the connection's goroutine, with the read-header deadline still set.
+	// called only by the connection's goroutine, with a read deadline still set (the idle
+	// one when the head was whole in the buffer, else the read-header one).
 	Forward func(h *Head) bool
 	Logger  *slog.Logger // default: discard
 }
@@ -91,6 +95,29 @@ type conn struct {
 	watch  watcher
 
 	hijacked bool
+	// rdl is the read deadline the connection's goroutine set last, when rdlSet: an equal
+	// one is not set again.
+	rdl    time.Time
+	rdlSet bool
+}
+
+// readDeadline sets the connection's read deadline to d, unless the connection's
+// goroutine set it to d last. Only that goroutine calls it; a deadline set by another
+// (the watcher's background read, Shutdown waking idle connections) is followed by one
+// of the connection's own before the connection reads again.
+func (c *conn) readDeadline(d time.Time) {
+	if c.rdlSet && d.Equal(c.rdl) {
+		return
+	}
+	_ = c.nc.SetReadDeadline(d)
+	c.rdl, c.rdlSet = d, true
+}
+
+// headBuffered reports whether the read buffer holds a whole request head: reading it
+// then needs no read deadline of its own.
+func (c *conn) headBuffered() bool {
+	b, _ := c.br.Peek(c.br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
 // writeBufferSize lets a response head and a small body leave in one write, one TLS
@@ -151,7 +178,7 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 	// Idle: wait for the first byte of the next request. What is read from here to the
 	// end of the head counts against the header limit.
 	c.lr.n = int64(s.o.MaxHeaderBytes) + 4096 // net/http's allowance for the request line
-	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.IdleTimeout))
+	c.readDeadline(clock.Deadline(s.o.IdleTimeout))
 	if _, err := c.br.Peek(1); err != nil {
 		return false
 	}
@@ -160,7 +187,9 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 	if s.shutdown.Load() {
 		return false
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.ReadHeaderTimeout))
+	if !c.headBuffered() { // reading the head takes more than the buffer
+		c.readDeadline(time.Now().Add(s.o.ReadHeaderTimeout))
+	}
 	if s.o.Forward != nil {
 		if answered, keep := s.forward(ctx, c, w); answered {
 			c.lr.n = -1
@@ -185,7 +214,7 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 		return false
 	}
 	if req.Body != http.NoBody {
-		_ = c.nc.SetReadDeadline(time.Time{}) // bodies are read at the handler's pace
+		c.readDeadline(time.Time{}) // bodies are read at the handler's pace
 	}
 	if msg := invalid(req); msg != "" {
 		c.answerError(http.StatusBadRequest, "400 Bad Request: "+msg)
@@ -218,7 +247,7 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 	if body.done() {
 		return true
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(s.o.ReadHeaderTimeout))
+	c.readDeadline(time.Now().Add(s.o.ReadHeaderTimeout))
 	return body.drain()
 }
 
@@ -278,7 +307,7 @@ func (c *conn) linger() {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	c.readDeadline(time.Now().Add(lingerTime))
 	_, _ = io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
@@ -404,7 +433,8 @@ func (w *watcher) fire(c *conn) {
 	}
 	w.state = watchReading
 	w.done = make(chan struct{})
-	// The read-header deadline may still be set. (Under w.mu: disarm sets its own after.)
+	// The idle or read-header deadline may still be set. (Under w.mu: disarm sets its own
+	// after.)
 	_ = c.nc.SetReadDeadline(time.Time{})
 	go func() {
 		n, err := c.lr.r.Read(w.got[:])
@@ -428,7 +458,8 @@ func (w *watcher) disarm(c *conn) bool {
 	if state != watchReading {
 		return true
 	}
-	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+	c.rdlSet = false // the background read set its own
+	c.readDeadline(time.Unix(1, 0))
 	<-w.done
 	if w.n > 0 {
 		c.lr.unread = append(c.lr.unread, w.got[0])

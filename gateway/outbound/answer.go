@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tlsgate/tlsgate/gateway/clock"
 	"github.com/tlsgate/tlsgate/gateway/h1"
 )
 
@@ -124,7 +125,7 @@ func (t *Transport) exchangeHead(ctx context.Context, c *backendConn, head []byt
 	}
 	c.head = append(c.head[:0], ph.fields...)
 	c.br.Discard(ph.size)
-	if err := x.endHead(what); err != nil {
+	if err := x.endHead(what, int64(c.br.Buffered()) >= ph.length); err != nil {
 		return nil, false, err
 	}
 	b := &body{t: t, c: c, rc: &lengthReader{r: c.br, n: ph.length}, ctx: ctx, stop: x.stop,
@@ -174,7 +175,7 @@ func (x *exchanging) await(werr error) (what string, closed bool, err error) {
 	if c.werr != nil {
 		what = fmt.Sprintf("sending the request: %v; %s", c.werr, what)
 	}
-	c.conn.SetReadDeadline(time.Now().Add(x.t.cfg.IOTimeout))
+	c.readDeadline(clock.Deadline(x.t.cfg.IOTimeout))
 	if x.ctx.Err() != nil { // the deadline just set may have replaced the context's
 		return "", false, x.broken(what, nil)
 	}
@@ -185,10 +186,13 @@ func (x *exchanging) await(werr error) (what string, closed bool, err error) {
 	return what, false, nil
 }
 
-// endHead follows the reading of an answer's head: the body is read at its reader's pace.
-func (x *exchanging) endHead(what string) error {
+// endHead follows the reading of an answer's head: the body is read at its reader's pace,
+// without a deadline, when its bytes are not all in the buffer already (buffered).
+func (x *exchanging) endHead(what string, buffered bool) error {
 	x.c.rleft = math.MaxInt64
-	x.c.conn.SetReadDeadline(time.Time{}) // the caller bounds the body's read
+	if !buffered {
+		x.c.readDeadline(time.Time{}) // the caller bounds the body's read
+	}
 	if x.ctx.Err() != nil {
 		return x.broken(what, nil)
 	}

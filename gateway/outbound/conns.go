@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tlsgate/tlsgate/gateway/clock"
 	"github.com/tlsgate/tlsgate/gateway/h1"
 )
 
@@ -50,6 +51,10 @@ type backendConn struct {
 	// so that a write deadline set after it does not undo it.
 	writeTimeout time.Duration
 	aborted      atomic.Bool
+
+	// rdl and wdl are the read and write deadlines set last by the exchanges on the
+	// connection (zero: none, or unknown); an equal one is not set again.
+	rdl, wdl time.Time
 
 	reused    bool // it served an exchange before
 	idleSince time.Time
@@ -91,9 +96,20 @@ func (c *backendConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readDeadline sets the connection's read deadline to d, unless it is d already.
+func (c *backendConn) readDeadline(d time.Time) {
+	if !d.Equal(c.rdl) {
+		c.conn.SetReadDeadline(d)
+		c.rdl = d
+	}
+}
+
 func (c *backendConn) Write(p []byte) (int, error) {
 	if c.writeTimeout > 0 {
-		c.conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+		if d := clock.Deadline(c.writeTimeout); !d.Equal(c.wdl) {
+			c.conn.SetWriteDeadline(d)
+			c.wdl = d
+		}
 		if c.aborted.Load() {
 			c.conn.SetDeadline(aLongTimeAgo)
 		}
@@ -326,7 +342,7 @@ func (x *exchanging) readResponse(req *http.Request, what string) (resp *http.Re
 		}
 		c.rleft = maxHeaderBytes
 	}
-	if err := x.endHead(what); err != nil {
+	if err := x.endHead(what, false); err != nil {
 		return nil, err
 	}
 	resp.TLS = c.state
