@@ -216,11 +216,13 @@ func safeTarget(b []byte) bool {
 func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 	return func(h *h1.Head) bool {
 		var fr fastRequest
-		var fields [24]field
-		fr.fields = fields[:0]
+		fb := fieldBuffers.Get().(*[]field)
+		defer fieldBuffers.Put(fb)
+		fr.fields = (*fb)[:0]
 		if !parseFastHead(h.Raw, &fr) {
 			return false
 		}
+		*fb = fr.fields[:0] // keep a grown array
 		snap := g.snap.Load()
 		pc := snap.ports[port]
 		if pc == nil {
@@ -242,7 +244,7 @@ func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 		t := rt.target
 		x := &exchange{start: now, route: rt, vh: vh, rt: t.single, host: t.host}
 		x.rec.Target = t.name
-		send := t.single
+		tr := t.single
 		var m *outbound.Member
 		if t.pool != nil {
 			var err error
@@ -251,24 +253,22 @@ func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 			}
 			x.member, x.rec.Target = m.Name, m.Name
 			x.rt, x.host = poolRoundTripper{pool: t.pool, m: m}, m.Transport.Config().Address
-			send = m.Transport
+			tr = m.Transport
 		}
-		g.serveFast(h, &fr, x, cc, func(head []byte) (*outbound.Answer, error) {
-			a, err := send.SendHead(h.Ctx, head, fr.method)
-			if m != nil {
-				t.pool.Done(m, err)
-			}
-			return a, err
-		})
+		g.serveFast(h, &fr, x, cc, tr, m)
 		return true
 	}
 }
 
+// fieldBuffers hold the fields of the requests the fast path reads (fastRequest.fields).
+var fieldBuffers = sync.Pool{New: func() any { f := make([]field, 0, 24); return &f }}
+
 // headBuffers hold the backend request heads the fast path writes.
 var headBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// serveFast forwards a request the fast path took, with send, and writes the answer.
-func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *clientCheck, send func(head []byte) (*outbound.Answer, error)) {
+// serveFast forwards a request the fast path took through tr (the target's, or its pool
+// member m's) and writes the answer.
+func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *clientCheck, tr *outbound.Transport, m *outbound.Member) {
 	g.fastServed.Add(1)
 	now, vh, rt, t := x.start, x.vh, x.route, x.route.target
 	x.rec = observe.AccessRecord{Time: now, MessageID: observe.NewMessageID(now), Client: h.Remote,
@@ -285,7 +285,10 @@ func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *client
 	bp := headBuffers.Get().(*[]byte)
 	head := fr.appendHead((*bp)[:0], u.EscapedPath(), x.host, h.Remote, h.TLS != nil)
 	start := g.now()
-	a, err := send(head)
+	a, err := tr.SendHead(h.Ctx, head, fr.method)
+	if m != nil {
+		t.pool.Done(m, err)
+	}
 	*bp = head
 	headBuffers.Put(bp)
 	if err == nil && a.Response != nil && a.Response.StatusCode == http.StatusSwitchingProtocols {
@@ -294,12 +297,7 @@ func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *client
 	}
 	if err != nil {
 		// The fault as the ordinary path writes it, by its own code.
-		h.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
-			cw.Header().Set(HeaderMessageID, x.rec.MessageID)
-			g.targetError(cw, r, x, err)
-			status, sent = cw.status, cw.n
-		}))
+		status, sent = g.serveFault(h, x, err)
 		return
 	}
 	x.rec.TargetMillis = ms(g.now().Sub(start))
@@ -321,6 +319,18 @@ func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *client
 	if err != nil || fr.close {
 		h.Close = true
 	}
+}
+
+// serveFault answers a request the fast path sent, and could not get an answer to, with
+// the ordinary path's code; it returns the status and body bytes written.
+func (g *Gateway) serveFault(h *h1.Head, x *exchange, err error) (status int, sent int64) {
+	h.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+		cw.Header().Set(HeaderMessageID, x.rec.MessageID)
+		g.targetError(cw, r, x, err)
+		status, sent = cw.status, cw.n
+	}))
+	return status, sent
 }
 
 // appendHead appends to b the head of the request to the backend: the request line with
@@ -466,7 +476,8 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 // the message ID added, the body copied. It returns the body bytes written; an error means
 // the answer is cut and the connection must close.
 func writeAnswer(bw *bufio.Writer, fr *fastRequest, a *outbound.Answer, messageID string) (int64, error) {
-	var named [][]byte // the fields the backend's Connection names
+	var buf [4][]byte
+	named := buf[:0] // the fields the backend's Connection names
 	hasDate := false
 	for name, value, rest := []byte(nil), []byte(nil), a.Fields; len(rest) > 0; {
 		name, value, rest = nextField(rest)

@@ -80,6 +80,9 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, '0')
 	}
+	if m := math.Round(f * 1000); m/1000 == f && math.Abs(m) < 1e15 {
+		return appendThousandths(b, int64(m)) // a duration in ms from µs: the common case
+	}
 	format := byte('f')
 	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
 		format = 'e'
@@ -94,6 +97,28 @@ func appendJSONFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
+}
+
+// appendThousandths writes m/1000 as strconv's shortest form does: the integer part, and
+// the thousandths without trailing zeros. (For |m| < 1e15, the decimal m/1000 is the
+// shortest string that reads back as the float nearest to it.)
+func appendThousandths(b []byte, m int64) []byte {
+	if m < 0 {
+		b = append(b, '-')
+		m = -m
+	}
+	b = strconv.AppendInt(b, m/1000, 10)
+	frac := m % 1000
+	if frac == 0 {
+		return b
+	}
+	digits := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	n := 3
+	for digits[n-1] == '0' {
+		n--
+	}
+	b = append(b, '.')
+	return append(b, digits[:n]...)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -63,3 +63,32 @@ func BenchmarkAppendJSON(b *testing.B) {
 		buf = r.AppendJSON(buf[:0])
 	}
 }
+
+// TestAppendJSONFloatThousandths: durations in ms from µs (the access log's) and values
+// near them are written as encoding/json writes them.
+func TestAppendJSONFloatThousandths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	check := func(f float64) {
+		t.Helper()
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONFloat(nil, f); string(got) != string(want) {
+			t.Fatalf("appendJSONFloat(%v) = %s; want %s", f, got, want)
+		}
+	}
+	for range 200000 {
+		us := rng.Int64N(1 << uint(rng.IntN(50)))
+		if rng.IntN(8) == 0 {
+			us = -us
+		}
+		f := float64(us) / 1000
+		check(f)
+		check(math.Nextafter(f, math.Inf(1)))
+		check(math.Nextafter(f, math.Inf(-1)))
+	}
+	for _, f := range []float64{0, 0.001, 0.01, 0.1, 0.999, 1, 10.5, 999999999.999, 1e12 + 0.001, 1e14 + 0.999} {
+		check(f)
+	}
+}

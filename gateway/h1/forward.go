@@ -69,7 +69,8 @@ func (s *Server) forward(ctx context.Context, c *conn, w *response) (answered, k
 	if raw == nil {
 		return false, false
 	}
-	h := &Head{Raw: raw, Ctx: ctx, TLS: c.tls, Remote: c.remote, W: c.bw, s: s, c: c, resp: w}
+	h := &c.head
+	*h = Head{Raw: raw, Ctx: ctx, TLS: c.tls, Remote: c.remote, W: c.bw, s: s, c: c, resp: w}
 	c.watch.ignore = len(raw)
 	c.watch.arm(c, noBody)
 	answered = s.callForward(h)

@@ -95,6 +95,7 @@ type conn struct {
 	watch  watcher
 
 	hijacked bool
+	head     Head // offered to Options.Forward, one request at a time
 	// rdl is the read deadline the connection's goroutine set last, when rdlSet: an equal
 	// one is not set again.
 	rdl    time.Time

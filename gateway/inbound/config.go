@@ -68,8 +68,10 @@ func MatchIndex(n int, aliases func(i int) []string, serverName string) int {
 // aliasHost returns an alias in lower case without a port or trailing dot.
 func aliasHost(a string) string {
 	a = strings.ToLower(strings.TrimSpace(a))
-	if h, _, err := net.SplitHostPort(a); err == nil {
-		a = h
+	if strings.IndexByte(a, ':') >= 0 { // (SplitHostPort's error for a name alone costs an allocation)
+		if h, _, err := net.SplitHostPort(a); err == nil {
+			a = h
+		}
 	}
 	return strings.TrimSuffix(a, ".")
 }

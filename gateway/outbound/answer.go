@@ -128,9 +128,17 @@ func (t *Transport) exchangeHead(ctx context.Context, c *backendConn, head []byt
 	if err := x.endHead(what, int64(c.br.Buffered()) >= ph.length); err != nil {
 		return nil, false, err
 	}
-	b := &body{t: t, c: c, rc: &lengthReader{r: c.br, n: ph.length}, ctx: ctx, stop: x.stop,
-		reuse: c.werr == nil && !ph.close}
-	return &Answer{Status: ph.status, Fields: c.head, ContentLength: ph.length, Body: b, TLS: c.state}, false, nil
+	p := &plainAnswer{lr: lengthReader{r: c.br, n: ph.length}}
+	p.b = body{exchanging: x, rc: &p.lr, reuse: c.werr == nil && !ph.close}
+	p.a = Answer{Status: ph.status, Fields: c.head, ContentLength: ph.length, Body: &p.b, TLS: c.state}
+	return &p.a, false, nil
+}
+
+// plainAnswer is a plain answer with its body, in one allocation.
+type plainAnswer struct {
+	a  Answer
+	b  body
+	lr lengthReader
 }
 
 // exchanging is one exchange on a connection: the request's context, watched.
@@ -143,8 +151,8 @@ type exchanging struct {
 
 // begin starts an exchange on c: the request's context, when done, aborts the
 // connection's reads and writes.
-func (t *Transport) begin(ctx context.Context, c *backendConn) *exchanging {
-	return &exchanging{t: t, c: c, ctx: ctx, stop: context.AfterFunc(ctx, c.abort)}
+func (t *Transport) begin(ctx context.Context, c *backendConn) exchanging {
+	return exchanging{t: t, c: c, ctx: ctx, stop: context.AfterFunc(ctx, c.abort)}
 }
 
 // broken ends a failed exchange: the connection closes, and the error says what failed.

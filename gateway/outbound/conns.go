@@ -346,7 +346,7 @@ func (x *exchanging) readResponse(req *http.Request, what string) (resp *http.Re
 		return nil, err
 	}
 	resp.TLS = c.state
-	b := &body{t: x.t, c: c, rc: resp.Body, ctx: x.ctx, stop: x.stop,
+	b := &body{exchanging: *x, rc: resp.Body,
 		reuse: c.werr == nil && !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols}
 	if resp.Body == http.NoBody { // HEAD, 204, 304: the exchange is over
 		b.release(bodyEOF)
@@ -367,11 +367,8 @@ const (
 // (when the exchange allows it); closed before, it closes the connection. Close may be
 // called while a Read is blocked, and aborts it.
 type body struct {
-	t     *Transport
-	c     *backendConn
+	exchanging
 	rc    io.Reader
-	ctx   context.Context
-	stop  func() bool // the context's AfterFunc
 	reuse bool
 	state atomic.Int32
 }
