@@ -197,6 +197,21 @@ func nextField(fields []byte) (name, value, rest []byte) {
 	return line[:colon], bytes.Trim(line[colon+1:], " \t"), rest
 }
 
+// appendTokens appends the tokens of a comma-separated list to list.
+func appendTokens(list [][]byte, v []byte) [][]byte {
+	for t := range bytes.SplitSeq(v, []byte(",")) {
+		if t = bytes.Trim(t, " \t"); len(t) > 0 {
+			list = append(list, t)
+		}
+	}
+	return list
+}
+
+// containsFold reports whether list holds s, in any case.
+func containsFold(list [][]byte, s []byte) bool {
+	return slices.ContainsFunc(list, func(t []byte) bool { return bytes.EqualFold(t, s) })
+}
+
 // safeTarget reports whether a request target holds only characters that need no
 // escaping in a path or query (RFC 3986 unreserved, sub-delims, ':', '@', '/', '?'): the
 // path is then its own decoded form, as the ordinary path would compare and forward it.
@@ -483,11 +498,7 @@ func writeAnswer(bw *bufio.Writer, fr *fastRequest, a *outbound.Answer, messageI
 		name, value, rest = nextField(rest)
 		switch fieldKind(name) {
 		case fieldConnection:
-			for t := range bytes.SplitSeq(value, []byte(",")) {
-				if t = bytes.Trim(t, " \t"); len(t) > 0 {
-					named = append(named, t)
-				}
-			}
+			named = appendTokens(named, value)
 		case fieldDate:
 			hasDate = true
 		}
@@ -499,7 +510,7 @@ func writeAnswer(bw *bufio.Writer, fr *fastRequest, a *outbound.Answer, messageI
 	}
 	for name, value, rest := []byte(nil), []byte(nil), a.Fields; len(rest) > 0; {
 		name, value, rest = nextField(rest)
-		if isHop(name) || slices.ContainsFunc(named, func(t []byte) bool { return bytes.EqualFold(t, name) }) {
+		if isHop(name) || containsFold(named, name) {
 			continue
 		}
 		bw.Write(name)

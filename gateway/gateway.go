@@ -85,6 +85,7 @@ type Gateway struct {
 	stopPools  context.CancelFunc
 	rp         *httputil.ReverseProxy
 	fastServed atomic.Int64 // requests the fast path served
+	headServed atomic.Int64 // requests the head path served
 }
 
 // portListener is one open port and its server.

@@ -263,10 +263,18 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
 		x.rec.Target = m.Name
 		x.rt = poolRoundTripper{pool: t.pool, m: m}
 		x.host = m.Transport.Config().Address
+		if !g.o.noFastPath && headOnly(r) {
+			g.proxyHead(w, r, x, m.Transport, m)
+			return
+		}
 	} else {
 		x.rec.Target = t.name
 		x.rt = t.single
 		x.host = t.host
+		if !g.o.noFastPath && headOnly(r) {
+			g.proxyHead(w, r, x, t.single, nil)
+			return
+		}
 	}
 	g.rp.ServeHTTP(w, r)
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
@@ -26,11 +27,13 @@ import (
 var backendCanceled = make(chan string, 10)
 
 // echoBackend is a TLS backend answering with what it received: method, path, the body's
-// length and SHA-256; /big answers 1 MiB, /stream three chunks flushed apart.
-func echoBackend(t *testing.T) (addr string, root *pkitest.Cert) {
+// length and SHA-256; /big answers 1 MiB, /stream three chunks flushed apart. rawAddr is
+// a rawBackend with the same certificate.
+func echoBackend(t *testing.T) (addr, rawAddr string, root *pkitest.Cert) {
 	t.Helper()
 	root = pkitest.NewRoot("Echo Backend Root")
 	leaf := root.Issue(pkitest.Options{CommonName: "backend.test", DNSNames: []string{"backend.test"}})
+	rawAddr = rawBackend(t, leaf.TLS())
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}})
 	if err != nil {
 		t.Fatal(err)
@@ -75,18 +78,6 @@ func echoBackend(t *testing.T) (addr string, root *pkitest.Cert) {
 		case "/nocontent":
 			w.WriteHeader(http.StatusNoContent)
 			return
-		case "/raw":
-			// An answer as a backend other than Go's writes it: names in any case, a field
-			// its Connection names in another case, values with spaces around, a Date.
-			c, brw, err := http.NewResponseController(w).Hijack()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			brw.WriteString("HTTP/1.1 200 Fine\r\ncontent-type: text/plain\r\nx-lower:  v \r\nconnection: keep-alive, x-drop\r\n" +
-				"X-DROP: 1\r\nx-multi: a\r\nX-Multi: b\r\nkeep-alive: timeout=5\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\ncontent-length: 5\r\n\r\nhello")
-			brw.Flush()
-			return
 		case "/big":
 			w.Write(bytes.Repeat([]byte("b"), 1<<20))
 			return
@@ -109,7 +100,52 @@ func echoBackend(t *testing.T) (addr string, root *pkitest.Cert) {
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), root
+	return ln.Addr().String(), rawAddr, root
+}
+
+// rawAnswer is what a rawBackend answers, as a backend other than Go's may write it: names
+// in any case, a field its Connection names in another case, values with spaces around,
+// a Date.
+const rawAnswer = "HTTP/1.1 200 Fine\r\ncontent-type: text/plain\r\nx-lower:  v \r\nconnection: keep-alive, x-drop\r\n" +
+	"X-DROP: 1\r\nx-multi: a\r\nX-Multi: b\r\nkeep-alive: timeout=5\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\ncontent-length: 5\r\n\r\nhello"
+
+// rawBackend is a TLS backend that answers every request head with rawAnswer, keeping
+// its connections alive.
+func rawBackend(t *testing.T, cert tls.Certificate) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(30 * time.Second))
+				br := bufio.NewReader(c)
+				for {
+					for {
+						line, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						if line == "\r\n" {
+							break
+						}
+					}
+					if _, err := io.WriteString(c, rawAnswer); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // TestHTTP11WithCurl: the real curl, over HTTP/1.1 through the gateway to a backend:
@@ -120,8 +156,9 @@ func echoBackend(t *testing.T) (addr string, root *pkitest.Cert) {
 func echoGW(t *testing.T, opts ...func(*Options)) (*testGW, *inboundPKI, string) {
 	t.Helper()
 	p := newInboundPKI(t)
-	addr, root := echoBackend(t)
+	addr, rawAddr, root := echoBackend(t)
 	_, port, _ := net.SplitHostPort(addr)
+	_, rawPort, _ := net.SplitHostPort(rawAddr)
 	env := config.Environment{Name: "test",
 		Keystores: []config.Keystore{
 			{Name: "gwKS", Aliases: []config.Alias{{Name: "api", Cert: string(pkitest.PEM(p.gwLeaf.Cert, p.gwRoot.Cert)), Key: string(p.gwLeaf.KeyPEM())}}},
@@ -131,7 +168,10 @@ func echoGW(t *testing.T, opts ...func(*Options)) (*testGW, *inboundPKI, string)
 			SSLInfo: &config.SSLInfo{Enabled: true, KeyStore: "gwKS", KeyAlias: "api"}}},
 		Proxies: []config.Proxy{{Name: "echo", BasePath: "/echo", VirtualHosts: []string{"secure"},
 			Target: config.TargetEndpoint{URL: "https://backend.test:" + port + "/",
-				SSLInfo: &config.SSLInfo{Enabled: true, TrustStore: "backendTS"}, ConnectTimeoutMillis: 2000, IOTimeoutMillis: 5000}}},
+				SSLInfo: &config.SSLInfo{Enabled: true, TrustStore: "backendTS"}, ConnectTimeoutMillis: 2000, IOTimeoutMillis: 5000}},
+			{Name: "raw", BasePath: "/raw", VirtualHosts: []string{"secure"},
+				Target: config.TargetEndpoint{URL: "https://backend.test:" + rawPort + "/",
+					SSLInfo: &config.SSLInfo{Enabled: true, TrustStore: "backendTS"}, ConnectTimeoutMillis: 2000, IOTimeoutMillis: 5000}}},
 	}
 	g := newTestGW(t, &config.Document{Organizations: []config.Organization{{Name: "org", Environments: []config.Environment{env}}}}, opts...)
 	return g, p, strconv.Itoa(g.gw.Addr(9443).(*net.TCPAddr).Port)

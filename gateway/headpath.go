@@ -1,0 +1,153 @@
+package gateway
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/tlsgate/tlsgate/gateway/h1"
+	"github.com/tlsgate/tlsgate/gateway/outbound"
+)
+
+// The head path is the fast path's counterpart for requests the ordinary handler serves
+// (HTTP/2's chiefly) when they have no body: the request to the backend is written from
+// the parsed request as the ReverseProxy would write it, and sent with SendHead; a plain
+// answer is copied to the client without the ReverseProxy. Any other answer goes through
+// the ReverseProxy as if it had fetched it, so that streaming, trailers and the rest
+// behave as on the ordinary path.
+
+// headOnly reports whether r has no body and a method the head path serves.
+func headOnly(r *http.Request) bool {
+	if _, ok := fastMethods[r.Method]; !ok || r.ContentLength != 0 || r.URL.Opaque != "" {
+		return false
+	}
+	_, proto := r.Header[":protocol"] // HTTP/2's extended CONNECT
+	// HTTP/1 requests the fast path declined (an upgrade, an expectation, a body...) go
+	// through the ReverseProxy.
+	return r.ProtoMajor == 2 && !proto
+}
+
+// proxyHead serves r, which headOnly took, through tr (the target's, or its pool member
+// m's).
+func (g *Gateway) proxyHead(w http.ResponseWriter, r *http.Request, x *exchange, tr *outbound.Transport, m *outbound.Member) {
+	g.headServed.Add(1)
+	t, rt := x.route.target, x.route
+	u := url.URL{Path: t.path + strings.TrimPrefix(r.URL.Path, rt.basePath)}
+	bp := headBuffers.Get().(*[]byte)
+	head := appendRequestHead((*bp)[:0], r, u.EscapedPath(), x.host)
+	start := g.now()
+	a, err := tr.SendHead(r.Context(), head, r.Method)
+	if m != nil {
+		t.pool.Done(m, err)
+	}
+	*bp = head
+	headBuffers.Put(bp)
+	if err != nil {
+		g.targetError(w, r, x, err)
+		return
+	}
+	x.rec.TargetMillis = ms(g.now().Sub(start))
+	if a.Response != nil {
+		// Not plain: the ReverseProxy writes it, as if it had fetched it (its measure of
+		// the time to the answer's head would be nothing: this one stays).
+		x.rt = fetched{a.Response}
+		tm := x.rec.TargetMillis
+		g.rp.ServeHTTP(w, r)
+		x.rec.TargetMillis = tm
+		return
+	}
+	defer a.Body.Close()
+	if a.TLS != nil {
+		x.rec.TargetTLS = tlsLeg(a.TLS)
+	}
+	copyFields(w.Header(), a.Fields)
+	w.WriteHeader(a.Status)
+	if a.ContentLength > 0 {
+		buf := copyBuffers.Get()
+		defer copyBuffers.Put(buf)
+		if _, err := io.CopyBuffer(w, a.Body, buf); err != nil {
+			panic(http.ErrAbortHandler) // the answer is cut: so must the client's be (as the ReverseProxy does)
+		}
+	}
+}
+
+// fetched is a round tripper that returns an answer already read.
+type fetched struct{ resp *http.Response }
+
+func (f fetched) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.resp.Request = r
+	return f.resp, nil
+}
+
+// appendRequestHead appends to b the head of the request to the backend for r, as the
+// ordinary path's ReverseProxy writes it (Rewrite, SetXForwarded): the request line with
+// uri (the path on the target) and r's query, Host, r's fields but the hop-by-hop and
+// forwarded ones, "Te: trailers" when r offers trailers, the forwarded fields.
+func appendRequestHead(b []byte, r *http.Request, uri, host string) []byte {
+	if uri == "" {
+		uri = "/"
+	}
+	b = append(b, r.Method...)
+	b = append(b, ' ')
+	b = append(b, uri...)
+	if r.URL.RawQuery != "" {
+		b = append(b, '?')
+		b = append(b, r.URL.RawQuery...)
+	}
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
+	// (An HTTP/2 request has no Connection field, nor fields it would name.)
+	for k, vs := range r.Header {
+		switch {
+		case fieldKind(k) != fieldOther && fieldKind(k) != fieldDate:
+			continue // Host, Content-Length, hop-by-hop, forwarded
+		case k == "User-Agent": // the first value only, none when empty (as http.Request.Write)
+			if len(vs) > 0 && vs[0] != "" {
+				b = appendField(b, k, vs[0])
+			}
+			continue
+		}
+		for _, v := range vs {
+			b = appendField(b, k, v)
+		}
+	}
+	if h1.HasToken(r.Header["Te"], "trailers") {
+		b = append(b, "Te: trailers\r\n"...)
+	}
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		b = appendField(b, "X-Forwarded-For", ip)
+	}
+	b = appendField(b, "X-Forwarded-Host", r.Host)
+	if r.TLS != nil {
+		return append(b, "X-Forwarded-Proto: https\r\n\r\n"...)
+	}
+	return append(b, "X-Forwarded-Proto: http\r\n\r\n"...)
+}
+
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// copyFields adds the fields of a plain answer to h but the hop-by-hop ones and those its
+// Connection names (as the ReverseProxy removes them).
+func copyFields(h http.Header, fields []byte) {
+	var buf [4][]byte
+	named := buf[:0]
+	for name, value, rest := []byte(nil), []byte(nil), fields; len(rest) > 0; {
+		if name, value, rest = nextField(rest); fieldKind(name) == fieldConnection {
+			named = appendTokens(named, value)
+		}
+	}
+	for name, value, rest := []byte(nil), []byte(nil), fields; len(rest) > 0; {
+		name, value, rest = nextField(rest)
+		if !isHop(name) && !containsFold(named, name) {
+			h.Add(string(name), string(value))
+		}
+	}
+}

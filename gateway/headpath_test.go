@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHeadPathMatchesOrdinaryPath: the same HTTP/2 requests through a gateway with the
+// head path and one without reach the backend alike and come back alike (but for Date and
+// the message ID), and the head path served the bodiless ones it routes.
+func TestHeadPathMatchesOrdinaryPath(t *testing.T) {
+	type request struct {
+		method, path, body string
+		header             http.Header
+	}
+	requests := []request{
+		{"GET", "/echo/headers?a=1&b=2", "", http.Header{"User-Agent": {"t"}, "X-Forwarded-For": {"9.9.9.9"}, "Forwarded": {"for=x"},
+			"Te": {"trailers"}, "Accept": {"a", "b"}, "Cookie": {"c=1", "d=2"}, "Proxy-Authorization": {"secret"}}},
+		{"GET", "/echo/headers", "", http.Header{"User-Agent": {""}}},
+		{"GET", "/echo/a%20b/headers?q=%41", "", nil},
+		{"HEAD", "/echo/headers", "", nil},
+		{"DELETE", "/echo/x", "", nil},
+		{"OPTIONS", "/echo/nocontent", "", nil},
+		{"GET", "/echo/stream", "", nil},
+		{"GET", "/echo/trailers", "", nil},
+		{"GET", "/echo/big", "", nil},
+		{"GET", "/raw/x", "", nil},
+		{"GET", "/nosuch", "", nil},
+		{"POST", "/echo/post", "body", nil},
+	}
+	type answer struct {
+		status  int
+		header  http.Header
+		body    string
+		trailer http.Header
+	}
+	run := func(opts ...func(*Options)) ([]answer, *testGW) {
+		g, p, port := echoGW(t, opts...)
+		pool := x509.NewCertPool()
+		pool.AddCert(p.gwRoot.Cert)
+		tr := &http.Transport{
+			TLSClientConfig:   &tls.Config{RootCAs: pool, ServerName: "api.test"},
+			ForceAttemptHTTP2: true,
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
+			},
+		}
+		defer tr.CloseIdleConnections()
+		c := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+		var out []answer
+		for _, rq := range requests {
+			req, err := http.NewRequest(rq.method, "https://api.test"+rq.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rq.body != "" {
+				req.Body, req.ContentLength = io.NopCloser(strings.NewReader(rq.body)), int64(len(rq.body))
+			}
+			for k, vs := range rq.header {
+				req.Header[k] = vs
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", rq.method, rq.path, err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatalf("%s %s: reading the body: %v", rq.method, rq.path, err)
+			}
+			if resp.ProtoMajor != 2 {
+				t.Fatalf("%s %s: answered over %s; want HTTP/2", rq.method, rq.path, resp.Proto)
+			}
+			if resp.Header.Get("Date") == "Mon, 02 Jan 2006 15:04:05 GMT" {
+				resp.Header.Set("X-Date", "backend") // the backend's, passed on
+			}
+			resp.Header.Del("Date")
+			resp.Header.Del(HeaderMessageID)
+			b := messageIDs.ReplaceAllString(string(body), "tg-ID")
+			out = append(out, answer{resp.StatusCode, resp.Header, b, resp.Trailer})
+		}
+		return out, g
+	}
+	head, gh := run()
+	slow, gs := run(func(o *Options) { o.noFastPath = true })
+	for i, rq := range requests {
+		if !reflect.DeepEqual(head[i], slow[i]) {
+			t.Errorf("%s %s:\nhead path: %+v\nordinary:  %+v", rq.method, rq.path, head[i], slow[i])
+		}
+	}
+	if b := head[0].body; !strings.Contains(b, `X-Forwarded-For: ["127.0.0.1"]`) || strings.Contains(b, "Proxy-Authorization") ||
+		!strings.Contains(b, `Accept: ["a" "b"]`) || !strings.Contains(b, `Te: ["trailers"]`) || strings.Contains(b, "Forwarded: [\"for=x\"]") {
+		t.Errorf("the backend saw:\n%s\nwant X-Forwarded-For 127.0.0.1, Te: trailers, both Accept values, no hop-by-hop or inbound forwarded field", b)
+	}
+	if n, want := gh.gw.headServed.Load(), int64(len(requests)-2); n != want {
+		t.Errorf("the head path served %d requests; want %d (all but the unknown route and the POST)", n, want)
+	}
+	if n := gs.gw.headServed.Load(); n != 0 {
+		t.Errorf("the head path served %d requests with noFastPath", n)
+	}
+}
