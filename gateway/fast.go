@@ -257,7 +257,9 @@ func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 			return false
 		}
 		t := rt.target
-		x := &exchange{start: now, route: rt, vh: vh, rt: t.single, host: t.host}
+		x := exchanges.Get().(*exchange)
+		defer exchanges.Put(x) // after serveFast, whose end logged it; nothing keeps it
+		*x = exchange{start: now, route: rt, vh: vh, rt: t.single, host: t.host}
 		x.rec.Target = t.name
 		tr := t.single
 		var m *outbound.Member
@@ -274,6 +276,10 @@ func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 		return true
 	}
 }
+
+// exchanges are the fast path's exchange records, reused: a request's is done with when
+// its access-log line is written.
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 
 // fieldBuffers hold the fields of the requests the fast path reads (fastRequest.fields).
 var fieldBuffers = sync.Pool{New: func() any { f := make([]field, 0, 24); return &f }}
