@@ -74,13 +74,7 @@ func TestFastPathMatchesOrdinaryPath(t *testing.T) {
 		"POST /echo/post HTTP/1.1\r\nHost: api.test\r\nContent-Length: 4\r\n\r\nbody",
 		"GET /echo/last HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n",
 	}
-	type answer struct {
-		status  int
-		header  http.Header
-		body    string
-		trailer http.Header
-	}
-	run := func(opts ...func(*Options)) ([]answer, *testGW) {
+	run := func(opts ...func(*Options)) ([]pathAnswer, *testGW) {
 		g, p, port := echoGW(t, opts...)
 		pool := x509.NewCertPool()
 		pool.AddCert(p.gwRoot.Cert)
@@ -91,7 +85,7 @@ func TestFastPathMatchesOrdinaryPath(t *testing.T) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(20 * time.Second))
 		br := bufio.NewReader(c)
-		var out []answer
+		var out []pathAnswer
 		for _, req := range requests {
 			if _, err := io.WriteString(c, req); err != nil {
 				t.Fatal(err)
@@ -105,13 +99,7 @@ func TestFastPathMatchesOrdinaryPath(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%q: reading the body: %v", req, err)
 			}
-			if resp.Header.Get("Date") == "Mon, 02 Jan 2006 15:04:05 GMT" {
-				resp.Header.Set("X-Date", "backend") // the backend's, passed on
-			}
-			resp.Header.Del("Date")
-			resp.Header.Del(HeaderMessageID)
-			b := messageIDs.ReplaceAllString(string(body), "tg-ID")
-			out = append(out, answer{resp.StatusCode, resp.Header, b, resp.Trailer})
+			out = append(out, comparableAnswer(resp, body))
 		}
 		return out, g
 	}
@@ -145,6 +133,26 @@ func TestFastPathMatchesOrdinaryPath(t *testing.T) {
 	if n := gs.gw.fastServed.Load(); n != 0 {
 		t.Errorf("the fast path served %d requests with noFastPath", n)
 	}
+}
+
+// pathAnswer is what a client got through a gateway, comparable with what it got through
+// another.
+type pathAnswer struct {
+	status  int
+	header  http.Header
+	body    string
+	trailer http.Header
+}
+
+// comparableAnswer returns resp, with body read, without what differs from one gateway to
+// another: the message ID, and Date (the raw backend's own, passed on, is marked X-Date).
+func comparableAnswer(resp *http.Response, body []byte) pathAnswer {
+	if resp.Header.Get("Date") == "Mon, 02 Jan 2006 15:04:05 GMT" {
+		resp.Header.Set("X-Date", "backend")
+	}
+	resp.Header.Del("Date")
+	resp.Header.Del(HeaderMessageID)
+	return pathAnswer{resp.StatusCode, resp.Header, messageIDs.ReplaceAllString(string(body), "tg-ID"), resp.Trailer}
 }
 
 // TestClientGoneCancelsBackend: a client that closes its connection while its request
