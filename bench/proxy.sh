@@ -31,7 +31,9 @@
 # connection, 10), KEY (rsa: RSA 2048 certificates, the default; ec: ECDSA P-256),
 # PROXIES (the proxies measured, nginx always among them: default "tlsgate nginx haproxy
 # stdproxy"; rawgo too when named), PROFILE (0: no profile), PROFILE_DIR (keep the profiles there), TLSGATE
-# (measure this tlsgate binary instead of building one).
+# (measure this tlsgate binary instead of building one), TLSGATE_B (a second tlsgate binary,
+# measured as the proxy "tlsgateb" when PROXIES names it: two builds compared in one run,
+# their rounds interleaved).
 # Needs: go, openssl, curl, wrk, h2load, nginx, haproxy (Debian: apt-get install -y wrk
 # nghttp2-client haproxy nginx-light openssl curl); it installs the missing ones with
 # apt-get. It never touches the system's nginx or haproxy services: every process runs from
@@ -49,8 +51,11 @@ case " ${proxies[*]} " in
 *) echo "error: PROXIES must include nginx (the figures are ratios to nginx's)" >&2; exit 2 ;;
 esac
 for p in "${proxies[@]}"; do
-	case $p in tlsgate | nginx | haproxy | stdproxy | rawgo) ;; *) echo "error: PROXIES: unknown proxy $p (tlsgate, nginx, haproxy, stdproxy, rawgo)" >&2; exit 2 ;; esac
+	case $p in tlsgate | nginx | haproxy | stdproxy | rawgo | tlsgateb) ;; *) echo "error: PROXIES: unknown proxy $p (tlsgate, nginx, haproxy, stdproxy, rawgo, tlsgateb)" >&2; exit 2 ;; esac
 done
+case " ${proxies[*]} " in
+*" tlsgateb "*) [ -x "${TLSGATE_B:-}" ] || { echo "error: PROXIES names tlsgateb: TLSGATE_B must be a tlsgate binary" >&2; exit 2; } ;;
+esac
 
 need=()
 command -v openssl >/dev/null || need+=(openssl)
@@ -108,13 +113,14 @@ for name in backend front; do
 done
 cat "$work/front.pem" "$work/front.key" >"$work/front-haproxy.pem"
 
-# Eight consecutive ports below the ephemeral range, none in use.
+# Ten consecutive ports below the ephemeral range, none in use.
 for _ in $(seq 20); do
 	base=$((20000 + RANDOM % 12000))
-	ss -Htan "( sport >= :$base and sport <= :$((base + 7)) )" | grep -q . || break
+	ss -Htan "( sport >= :$base and sport <= :$((base + 9)) )" | grep -q . || break
 done
 p_backend=$base p_tlsgate=$((base + 1)) p_nginx=$((base + 2)) p_haproxy=$((base + 3))
 p_stdproxy=$((base + 4)) p_admin=$((base + 5)) p_pprof=$((base + 6)) p_rawgo=$((base + 7))
+p_tlsgateb=$((base + 8)) p_adminb=$((base + 9))
 body='tlsgate bench backend: a small fixed body, the same for every proxy.'
 
 # nginx instances share one shape: a prefix directory of their own, no daemon, no system
@@ -262,6 +268,14 @@ waitport "$p_nginx" "nginx" || { cat "$work/nginx/logs/error.log" >&2; exit 1; }
 waitport "$p_haproxy" "haproxy" || { cat "$work/haproxy.log" >&2; exit 1; }
 waitport "$p_tlsgate" "tlsgate" || { cat "$work/tg/serve.log" >&2; exit 1; }
 waitport "$p_stdproxy" "stdproxy" || { cat "$work/stdproxy.log" >&2; exit 1; }
+if [[ " ${proxies[*]} " == *" tlsgateb "* ]]; then
+	mkdir -p "$work/tgb"
+	sed "s/port: $p_tlsgate\$/port: $p_tlsgateb/" "$work/tg/bench.yaml" >"$work/tgb/bench.yaml"
+	TLSGATE_ADMIN_TOKEN=$(openssl rand -hex 24) "$TLSGATE_B" serve --data "$work/tgb/data" \
+		--admin "127.0.0.1:$p_adminb" --config "$work/tgb/bench.yaml" --listen-host 127.0.0.1 >"$work/tgb/serve.log" 2>&1 &
+	pids+=($!) pid_tlsgateb=$!
+	waitport "$p_tlsgateb" "tlsgateb" || { cat "$work/tgb/serve.log" >&2; exit 1; }
+fi
 if [[ " ${proxies[*]} " == *" rawgo "* ]]; then
 	"$work/rawgo" -listen "127.0.0.1:$p_rawgo" -cert "$work/front.pem" -key "$work/front.key" \
 		-ca "$work/ca.pem" -backend "127.0.0.1:$p_backend" >"$work/rawgo.log" 2>&1 &

@@ -146,8 +146,25 @@ func copyFields(h http.Header, fields []byte) {
 	}
 	for name, value, rest := []byte(nil), []byte(nil), fields; len(rest) > 0; {
 		name, value, rest = nextField(rest)
-		if !isHop(name) && !containsFold(named, name) {
-			h.Add(string(name), string(value))
+		if isHop(name) || containsFold(named, name) {
+			continue
 		}
+		k, ok := commonFields[string(name)]
+		if !ok {
+			k = http.CanonicalHeaderKey(string(name))
+		}
+		h[k] = append(h[k], string(value))
 	}
 }
+
+// commonFields are the canonical names of common response fields, by their canonical and
+// lower-case forms: names that copyFields need not build again for every answer.
+var commonFields = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Accept-Ranges", "Access-Control-Allow-Origin", "Age", "Cache-Control", "Content-Encoding",
+		"Content-Language", "Content-Length", "Content-Type", "Date", "Etag", "Expires", "Last-Modified", "Location",
+		"Server", "Set-Cookie", "Strict-Transport-Security", "Vary", "X-Content-Type-Options", "X-Frame-Options", "X-Request-Id"} {
+		m[k], m[strings.ToLower(k)] = k, k
+	}
+	return m
+}()

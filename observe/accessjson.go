@@ -9,9 +9,16 @@ import (
 
 // AppendJSON appends r as encoding/json encodes it (the same fields, order, omissions,
 // escaping and number forms), without reflection: the access log writes one per request.
-func (r *AccessRecord) AppendJSON(b []byte) []byte {
+func (r *AccessRecord) AppendJSON(b []byte) []byte { return r.appendJSON(b, nil) }
+
+// appendJSON is AppendJSON, the time written through tc when not nil.
+func (r *AccessRecord) appendJSON(b []byte, tc *timeCache) []byte {
 	b = append(b, `{"time":"`...)
-	b = r.Time.AppendFormat(b, time.RFC3339Nano)
+	if tc != nil {
+		b = tc.append(b, r.Time)
+	} else {
+		b = r.Time.AppendFormat(b, time.RFC3339Nano)
+	}
 	b = append(b, `","messageid":`...)
 	b = appendJSONString(b, r.MessageID)
 	b = append(b, `,"client":`...)
@@ -43,6 +50,39 @@ func (r *AccessRecord) AppendJSON(b []byte) []byte {
 		b = appendJSONFloat(b, r.TargetMillis)
 	}
 	return append(b, '}')
+}
+
+// timeCache writes times as RFC 3339 with nanoseconds, as time.RFC3339Nano does, keeping
+// the date, the time to the second and the zone of the last second it wrote: the records
+// of one second differ only in their fraction.
+type timeCache struct {
+	sec    int64
+	loc    *time.Location
+	prefix []byte // "2006-01-02T15:04:05"
+	zone   []byte // "Z" or "-07:00"
+}
+
+func (c *timeCache) append(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); sec != c.sec || t.Location() != c.loc || c.prefix == nil {
+		c.sec, c.loc = sec, t.Location()
+		c.prefix = t.AppendFormat(c.prefix[:0], "2006-01-02T15:04:05")
+		c.zone = t.AppendFormat(c.zone[:0], "Z07:00")
+	}
+	b = append(b, c.prefix...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, c.zone...)
 }
 
 // appendField appends `,"name":"v"` unless v is empty (omitempty).

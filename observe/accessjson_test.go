@@ -92,3 +92,26 @@ func TestAppendJSONFloatThousandths(t *testing.T) {
 		check(f)
 	}
 }
+
+// TestTimeCache: times written through the cache read as time.RFC3339Nano writes them,
+// within a second, across seconds and zones, with and without a fraction.
+func TestTimeCache(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	zones := []*time.Location{time.UTC, time.FixedZone("minus", -7*3600), time.FixedZone("plus", 5*3600+1800)}
+	var c timeCache
+	base := time.Date(2026, 11, 23, 0, 24, 24, 0, time.UTC).Unix()
+	for i := range 100000 {
+		sec := base + rng.Int64N(4)
+		ns := rng.Int64N(1e9)
+		switch i % 4 {
+		case 0:
+			ns = 0
+		case 1:
+			ns -= ns % 1000 // microseconds
+		}
+		tm := time.Unix(sec, ns).In(zones[rng.IntN(len(zones))])
+		if got, want := string(c.append(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("timeCache wrote %s; want %s", got, want)
+		}
+	}
+}

@@ -74,6 +74,7 @@ type AccessLog struct {
 	w      io.Writer
 	buf    *bufio.Writer
 	line   []byte // the record being written, reused
+	times  timeCache
 	stop   chan struct{}
 	closed bool
 }
@@ -108,7 +109,7 @@ func (l *AccessLog) flusher() {
 func (l *AccessLog) Write(r *AccessRecord) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.line = append(r.AppendJSON(l.line[:0]), '\n')
+	l.line = append(r.appendJSON(l.line[:0], &l.times), '\n')
 	if l.closed {
 		_, _ = l.w.Write(l.line)
 		return
