@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -209,7 +207,12 @@ func appendTokens(list [][]byte, v []byte) [][]byte {
 
 // containsFold reports whether list holds s, in any case.
 func containsFold(list [][]byte, s []byte) bool {
-	return slices.ContainsFunc(list, func(t []byte) bool { return bytes.EqualFold(t, s) })
+	for _, t := range list {
+		if bytes.EqualFold(t, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // safeTarget reports whether a request target holds only characters that need no
@@ -256,21 +259,12 @@ func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 		if rt == nil {
 			return false
 		}
-		t := rt.target
 		x := exchanges.Get().(*exchange)
 		defer exchanges.Put(x) // after serveFast, whose end logged it; nothing keeps it
-		*x = exchange{start: now, route: rt, vh: vh, rt: t.single, host: t.host}
-		x.rec.Target = t.name
-		tr := t.single
-		var m *outbound.Member
-		if t.pool != nil {
-			var err error
-			if m, err = t.pool.Pick(); err != nil {
-				return false // the ordinary path answers NoActiveTargets
-			}
-			x.member, x.rec.Target = m.Name, m.Name
-			x.rt, x.host = poolRoundTripper{pool: t.pool, m: m}, m.Transport.Config().Address
-			tr = m.Transport
+		*x = exchange{start: now, route: rt, vh: vh}
+		tr, m, err := x.pick()
+		if err != nil {
+			return false // the ordinary path answers NoActiveTargets
 		}
 		g.serveFast(h, &fr, x, cc, tr, m)
 		return true
@@ -284,14 +278,11 @@ var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 // fieldBuffers hold the fields of the requests the fast path reads (fastRequest.fields).
 var fieldBuffers = sync.Pool{New: func() any { f := make([]field, 0, 24); return &f }}
 
-// headBuffers hold the backend request heads the fast path writes.
-var headBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
 // serveFast forwards a request the fast path took through tr (the target's, or its pool
 // member m's) and writes the answer.
 func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *clientCheck, tr *outbound.Transport, m *outbound.Member) {
 	g.fastServed.Add(1)
-	now, vh, rt, t := x.start, x.vh, x.route, x.route.target
+	now, vh, rt := x.start, x.vh, x.route
 	x.rec = observe.AccessRecord{Time: now, MessageID: observe.NewMessageID(now), Client: h.Remote,
 		Method: fr.method, Path: fr.path, Proto: "HTTP/1.1", Org: vh.org, Env: vh.env, VirtualHost: vh.name,
 		Proxy: rt.proxy, Target: x.rec.Target}
@@ -302,16 +293,13 @@ func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *client
 	defer func() { g.finish(x, status, sent) }()
 
 	// The request as the ordinary path's ReverseProxy builds it (Rewrite, SetXForwarded).
-	u := url.URL{Path: t.path + strings.TrimPrefix(fr.path, rt.basePath)}
-	bp := headBuffers.Get().(*[]byte)
-	head := fr.appendHead((*bp)[:0], u.EscapedPath(), x.host, h.Remote, h.TLS != nil)
-	start := g.now()
-	a, err := tr.SendHead(h.Ctx, head, fr.method)
-	if m != nil {
-		t.pool.Done(m, err)
-	}
-	*bp = head
-	headBuffers.Put(bp)
+	a, err := g.sendHead(h.Ctx, x, tr, m, fr.method, func(b []byte) []byte {
+		b = appendRequestLine(b, fr.method, rt.targetPath(fr.path), fr.query, x.host)
+		for _, f := range fr.fields {
+			b = appendField(b, f.name, f.value)
+		}
+		return appendForwarded(b, h.Remote, fr.host, h.TLS != nil)
+	})
 	if err == nil && a.Response != nil && a.Response.StatusCode == http.StatusSwitchingProtocols {
 		a.Response.Body.Close()
 		err = errUnaskedUpgrade
@@ -321,7 +309,6 @@ func (g *Gateway) serveFast(h *h1.Head, fr *fastRequest, x *exchange, cc *client
 		status, sent = g.serveFault(h, x, err)
 		return
 	}
-	x.rec.TargetMillis = ms(g.now().Sub(start))
 	if resp := a.Response; resp != nil {
 		if resp.TLS != nil {
 			x.rec.TargetTLS = tlsLeg(resp.TLS)
@@ -352,44 +339,6 @@ func (g *Gateway) serveFault(h *h1.Head, x *exchange, err error) (status int, se
 		status, sent = cw.status, cw.n
 	}))
 	return status, sent
-}
-
-// appendHead appends to b the head of the request to the backend: the request line with
-// uri (the path on the target) and the query, Host, the client's fields, and the
-// forwarded fields for the client at remote.
-func (r *fastRequest) appendHead(b []byte, uri, host, remote string, tls bool) []byte {
-	if uri == "" {
-		uri = "/"
-	}
-	b = append(b, r.method...)
-	b = append(b, ' ')
-	b = append(b, uri...)
-	if r.query != "" {
-		b = append(b, '?')
-		b = append(b, r.query...)
-	}
-	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, host...)
-	b = append(b, "\r\n"...)
-	for _, f := range r.fields {
-		b = append(b, f.name...)
-		b = append(b, ": "...)
-		b = append(b, f.value...)
-		b = append(b, "\r\n"...)
-	}
-	if ip, _, err := net.SplitHostPort(remote); err == nil {
-		b = append(b, "X-Forwarded-For: "...)
-		b = append(b, ip...)
-		b = append(b, "\r\n"...)
-	}
-	b = append(b, "X-Forwarded-Host: "...)
-	b = append(b, r.host...)
-	if tls {
-		b = append(b, "\r\nX-Forwarded-Proto: https\r\n\r\n"...)
-	} else {
-		b = append(b, "\r\nX-Forwarded-Proto: http\r\n\r\n"...)
-	}
-	return b
 }
 
 var errUnaskedUpgrade = &upgradeError{}
@@ -498,17 +447,7 @@ func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, m
 // the answer is cut and the connection must close.
 func writeAnswer(bw *bufio.Writer, fr *fastRequest, a *outbound.Answer, messageID string) (int64, error) {
 	var buf [4][]byte
-	named := buf[:0] // the fields the backend's Connection names
-	hasDate := false
-	for name, value, rest := []byte(nil), []byte(nil), a.Fields; len(rest) > 0; {
-		name, value, rest = nextField(rest)
-		switch fieldKind(name) {
-		case fieldConnection:
-			named = appendTokens(named, value)
-		case fieldDate:
-			hasDate = true
-		}
-	}
+	named, hasDate := connectionOf(a.Fields, buf[:0])
 	h1.WriteStatusLine(bw, "HTTP/1.1", a.Status)
 	h1.WriteField(bw, HeaderMessageID, messageID)
 	if !hasDate {
@@ -516,13 +455,9 @@ func writeAnswer(bw *bufio.Writer, fr *fastRequest, a *outbound.Answer, messageI
 	}
 	for name, value, rest := []byte(nil), []byte(nil), a.Fields; len(rest) > 0; {
 		name, value, rest = nextField(rest)
-		if isHop(name) || containsFold(named, name) {
-			continue
+		if passed(name, named) {
+			bw.Write(appendField(bw.AvailableBuffer(), name, value))
 		}
-		bw.Write(name)
-		bw.WriteString(": ")
-		bw.Write(value)
-		bw.WriteString("\r\n")
 	}
 	if fr.close {
 		bw.WriteString("Connection: close\r\n")

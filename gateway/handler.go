@@ -252,29 +252,18 @@ func (v *vhost) match(path string) *route {
 
 // proxy forwards the request to the route's target, streaming both bodies.
 func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
-	t := x.route.target
-	if t.pool != nil {
-		m, err := t.pool.Pick()
-		if err != nil {
-			g.fault(w, x, http.StatusServiceUnavailable, "messaging.adaptors.http.flow.NoActiveTargets", "target", "", "The Service is temporarily unavailable")
-			return
-		}
-		x.member = m.Name
-		x.rec.Target = m.Name
-		x.rt = poolRoundTripper{pool: t.pool, m: m}
-		x.host = m.Transport.Config().Address
-		if !g.o.noFastPath && headOnly(r) {
-			g.proxyHead(w, r, x, m.Transport, m)
-			return
-		}
-	} else {
-		x.rec.Target = t.name
-		x.rt = t.single
-		x.host = t.host
-		if !g.o.noFastPath && headOnly(r) {
-			g.proxyHead(w, r, x, t.single, nil)
-			return
-		}
+	tr, m, err := x.pick()
+	if err != nil {
+		g.fault(w, x, http.StatusServiceUnavailable, "messaging.adaptors.http.flow.NoActiveTargets", "target", "", "The Service is temporarily unavailable")
+		return
+	}
+	if !g.o.noFastPath && headOnly(r) {
+		g.proxyHead(w, r, x, tr, m)
+		return
+	}
+	x.rt = tr
+	if m != nil {
+		x.rt = poolRoundTripper{pool: x.route.target.pool, m: m}
 	}
 	g.rp.ServeHTTP(w, r)
 }
@@ -286,9 +275,7 @@ func (g *Gateway) newReverseProxy() *httputil.ReverseProxy {
 		Transport: exchangeTransport{g},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			x := exchangeOf(pr.In)
-			t := x.route.target
-			rest := strings.TrimPrefix(pr.In.URL.Path, x.route.basePath)
-			pr.Out.URL = &url.URL{Scheme: t.scheme, Host: x.host, Path: t.path + rest, RawQuery: pr.In.URL.RawQuery}
+			pr.Out.URL = &url.URL{Scheme: x.route.target.scheme, Host: x.host, Path: x.route.targetPath(pr.In.URL.Path), RawQuery: pr.In.URL.RawQuery}
 			pr.Out.Host = x.host
 			pr.SetXForwarded()
 		},
@@ -341,6 +328,9 @@ type exchangeTransport struct{ g *Gateway }
 
 func (t exchangeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	x := exchangeOf(r)
+	if f, ok := x.rt.(fetched); ok {
+		return f.RoundTrip(r) // the head path measured it
+	}
 	start := t.g.now()
 	resp, err := x.rt.RoundTrip(r)
 	if err == nil {

@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/tlsgate/tlsgate/gateway/h1"
@@ -33,29 +31,17 @@ func headOnly(r *http.Request) bool {
 // m's).
 func (g *Gateway) proxyHead(w http.ResponseWriter, r *http.Request, x *exchange, tr *outbound.Transport, m *outbound.Member) {
 	g.headServed.Add(1)
-	t, rt := x.route.target, x.route
-	u := url.URL{Path: t.path + strings.TrimPrefix(r.URL.Path, rt.basePath)}
-	bp := headBuffers.Get().(*[]byte)
-	head := appendRequestHead((*bp)[:0], r, u.EscapedPath(), x.host)
-	start := g.now()
-	a, err := tr.SendHead(r.Context(), head, r.Method)
-	if m != nil {
-		t.pool.Done(m, err)
-	}
-	*bp = head
-	headBuffers.Put(bp)
+	a, err := g.sendHead(r.Context(), x, tr, m, r.Method, func(b []byte) []byte {
+		return appendRequestHead(b, r, x.route.targetPath(r.URL.Path), x.host)
+	})
 	if err != nil {
 		g.targetError(w, r, x, err)
 		return
 	}
-	x.rec.TargetMillis = ms(g.now().Sub(start))
 	if a.Response != nil {
-		// Not plain: the ReverseProxy writes it, as if it had fetched it (its measure of
-		// the time to the answer's head would be nothing: this one stays).
+		// Not plain: the ReverseProxy writes it, as if it had fetched it.
 		x.rt = fetched{a.Response}
-		tm := x.rec.TargetMillis
 		g.rp.ServeHTTP(w, r)
-		x.rec.TargetMillis = tm
 		return
 	}
 	defer a.Body.Close()
@@ -83,26 +69,14 @@ func (f fetched) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // appendRequestHead appends to b the head of the request to the backend for r, as the
 // ordinary path's ReverseProxy writes it (Rewrite, SetXForwarded): the request line with
-// uri (the path on the target) and r's query, Host, r's fields but the hop-by-hop and
+// path (on the target) and r's query, Host, r's fields but the hop-by-hop and
 // forwarded ones, "Te: trailers" when r offers trailers, the forwarded fields.
-func appendRequestHead(b []byte, r *http.Request, uri, host string) []byte {
-	if uri == "" {
-		uri = "/"
-	}
-	b = append(b, r.Method...)
-	b = append(b, ' ')
-	b = append(b, uri...)
-	if r.URL.RawQuery != "" {
-		b = append(b, '?')
-		b = append(b, r.URL.RawQuery...)
-	}
-	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, host...)
-	b = append(b, "\r\n"...)
+func appendRequestHead(b []byte, r *http.Request, path, host string) []byte {
+	b = appendRequestLine(b, r.Method, path, r.URL.RawQuery, host)
 	// (An HTTP/2 request has no Connection field, nor fields it would name.)
 	for k, vs := range r.Header {
-		switch {
-		case fieldKind(k) != fieldOther && fieldKind(k) != fieldDate:
+		switch kind := fieldKind(k); {
+		case kind != fieldOther && kind != fieldDate:
 			continue // Host, Content-Length, hop-by-hop, forwarded
 		case k == "User-Agent": // the first value only, none when empty (as http.Request.Write)
 			if len(vs) > 0 && vs[0] != "" {
@@ -117,36 +91,17 @@ func appendRequestHead(b []byte, r *http.Request, uri, host string) []byte {
 	if h1.HasToken(r.Header["Te"], "trailers") {
 		b = append(b, "Te: trailers\r\n"...)
 	}
-	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		b = appendField(b, "X-Forwarded-For", ip)
-	}
-	b = appendField(b, "X-Forwarded-Host", r.Host)
-	if r.TLS != nil {
-		return append(b, "X-Forwarded-Proto: https\r\n\r\n"...)
-	}
-	return append(b, "X-Forwarded-Proto: http\r\n\r\n"...)
-}
-
-func appendField(b []byte, name, value string) []byte {
-	b = append(b, name...)
-	b = append(b, ": "...)
-	b = append(b, value...)
-	return append(b, "\r\n"...)
+	return appendForwarded(b, r.RemoteAddr, r.Host, r.TLS != nil)
 }
 
 // copyFields adds the fields of a plain answer to h but the hop-by-hop ones and those its
 // Connection names (as the ReverseProxy removes them).
 func copyFields(h http.Header, fields []byte) {
 	var buf [4][]byte
-	named := buf[:0]
-	for name, value, rest := []byte(nil), []byte(nil), fields; len(rest) > 0; {
-		if name, value, rest = nextField(rest); fieldKind(name) == fieldConnection {
-			named = appendTokens(named, value)
-		}
-	}
+	named, _ := connectionOf(fields, buf[:0])
 	for name, value, rest := []byte(nil), []byte(nil), fields; len(rest) > 0; {
 		name, value, rest = nextField(rest)
-		if isHop(name) || containsFold(named, name) {
+		if !passed(name, named) {
 			continue
 		}
 		k, ok := commonFields[string(name)]
