@@ -86,7 +86,7 @@ func parseFastHead(raw []byte, r *fastRequest) bool {
 		if !ok || !h1.ValidToken(name) {
 			return false // also a continuation line (obs-fold), which starts with a space
 		}
-		value = bytes.Trim(value, " \t")
+		value = h1.TrimOWS(value)
 		if !h1.ValidValue(value) {
 			return false
 		}
@@ -104,7 +104,7 @@ func parseFastHead(raw []byte, r *fastRequest) bool {
 			return false
 		case fieldConnection:
 			for t := range bytes.SplitSeq(value, []byte(",")) {
-				t = bytes.Trim(t, " \t")
+				t = h1.TrimOWS(t)
 				if bytes.EqualFold(t, []byte("close")) {
 					r.close = true
 				} else if len(t) > 0 && !bytes.EqualFold(t, []byte("keep-alive")) {
@@ -192,13 +192,13 @@ func nextField(fields []byte) (name, value, rest []byte) {
 	i := bytes.IndexByte(fields, '\n')
 	line, rest := fields[:i-1], fields[i+1:]
 	colon := bytes.IndexByte(line, ':')
-	return line[:colon], bytes.Trim(line[colon+1:], " \t"), rest
+	return line[:colon], h1.TrimOWS(line[colon+1:]), rest
 }
 
 // appendTokens appends the tokens of a comma-separated list to list.
 func appendTokens(list [][]byte, v []byte) [][]byte {
 	for t := range bytes.SplitSeq(v, []byte(",")) {
-		if t = bytes.Trim(t, " \t"); len(t) > 0 {
+		if t = h1.TrimOWS(t); len(t) > 0 {
 			list = append(list, t)
 		}
 	}
@@ -252,7 +252,7 @@ func (g *Gateway) forward(port int) func(h *h1.Head) bool {
 		}
 		cc, _ := h.Ctx.Value(clientCheckKey{}).(*clientCheck)
 		now := g.now()
-		if vh.tls != nil && h.TLS != nil && cc.check(h.TLS, vh.tls, now) != nil {
+		if vh.tls != nil && vh.tls.ClientAuth && h.TLS != nil && cc.check(h.TLS, vh.tls, now) != nil {
 			return false // the ordinary path answers the refusal
 		}
 		rt := vh.match(fr.path)

@@ -163,6 +163,14 @@ func appendThousandths(b []byte, m int64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafe are the ASCII bytes encoding/json writes as they are (with HTML escaping).
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString writes s quoted as encoding/json does with HTML escaping (its
 // default): <, > and & as \u003c, \u003e, \u0026; U+2028 and U+2029 escaped; invalid
 // UTF-8 as \ufffd.
@@ -172,7 +180,7 @@ func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}

@@ -29,8 +29,14 @@ func Deadline(timeout time.Duration) time.Time {
 	if timeout < MinCoarse {
 		return time.Now().Add(timeout)
 	}
+	return Coarse().Add(timeout)
+}
+
+// Coarse returns the time to within a tick (up to a tick behind): for measuring spans of
+// at least MinCoarse without a clock read each time.
+func Coarse() time.Time {
 	start.Do(run)
-	return time.Unix(0, coarse.Load()).Add(timeout)
+	return time.Unix(0, coarse.Load())
 }
 
 // run starts the ticking, for the life of the process.

@@ -295,20 +295,16 @@ func writeHeader(bw *bufio.Writer, h http.Header) {
 }
 
 // WriteField writes the header field "k: v\r\n" as net/http does: line breaks in v become
-// spaces, spaces and tabs around it go. (strings.Trim with a cut set would build the set
-// on every call.)
+// spaces, spaces and tabs around it go.
 func WriteField(bw *bufio.Writer, k, v string) {
 	bw.WriteString(k)
 	bw.WriteString(": ")
 	if strings.ContainsAny(v, "\r\n") {
 		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 	}
-	bw.WriteString(strings.TrimFunc(v, isOWS))
+	bw.WriteString(TrimOWS(v))
 	bw.WriteString("\r\n")
 }
-
-// isOWS reports whether r is optional white space (RFC 9110 §5.6.3).
-func isOWS(r rune) bool { return r == ' ' || r == '\t' }
 
 // declaredTrailers are the fields a response announced in its Trailer header.
 func declaredTrailers(h http.Header) []string {
@@ -329,12 +325,32 @@ func ValidToken[T string | []byte](k T) bool {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+		if !tokenChars[k[i]] {
 			return false
 		}
 	}
 	return true
+}
+
+// tokenChars are the bytes of RFC 9110 tokens: visible ASCII but the delimiters.
+var tokenChars = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune("\"(),/:;<=>?@[\\]{}", c)
+	}
+	return t
+}()
+
+// TrimOWS returns v without the optional white space (spaces and tabs) around it.
+// (bytes.Trim with a cut set builds the set on every call.)
+func TrimOWS[T string | []byte](v T) T {
+	i, j := 0, len(v)
+	for i < j && (v[i] == ' ' || v[i] == '\t') {
+		i++
+	}
+	for j > i && (v[j-1] == ' ' || v[j-1] == '\t') {
+		j--
+	}
+	return v[i:j]
 }
 
 // ValidValue reports whether v may be a header field's value: no control character but

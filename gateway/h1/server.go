@@ -91,7 +91,7 @@ type conn struct {
 	remote string
 	tls    *tls.ConnectionState
 	busy   atomic.Bool // a request is being read or served
-	cancel context.CancelFunc
+	ctx    *connContext
 	watch  watcher
 
 	hijacked bool
@@ -101,6 +101,9 @@ type conn struct {
 	rdl    time.Time
 	rdlSet bool
 }
+
+// cancel cancels the connection's context.
+func (c *conn) cancel() { c.ctx.cancel() }
 
 // readDeadline sets the connection's read deadline to d, unless the connection's
 // goroutine set it to d last. Only that goroutine calls it; a deadline set by another
@@ -147,8 +150,9 @@ func (s *Server) ServeConn(nc net.Conn) {
 	if s.o.ConnContext != nil {
 		ctx = s.o.ConnContext(ctx, nc)
 	}
-	ctx, c.cancel = context.WithCancel(ctx)
+	c.ctx = newConnContext(ctx)
 	defer c.cancel()
+	ctx = c.ctx
 
 	c.lr = limitedReader{r: nc, n: -1}
 	c.br = readers.Get().(*bufio.Reader)

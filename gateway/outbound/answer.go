@@ -77,7 +77,7 @@ func fieldsHeader(fields []byte) http.Header {
 	h := http.Header{}
 	for line := range bytes.SplitSeq(fields, []byte("\r\n")) {
 		if name, value, ok := bytes.Cut(line, []byte(":")); ok {
-			h.Add(string(name), string(bytes.Trim(value, " \t")))
+			h.Add(string(name), string(h1.TrimOWS(value)))
 		}
 	}
 	return h
@@ -143,16 +143,46 @@ type plainAnswer struct {
 
 // exchanging is one exchange on a connection: the request's context, watched.
 type exchanging struct {
-	t    *Transport
-	c    *backendConn
-	ctx  context.Context
-	stop func() bool // the context's AfterFunc
+	t       *Transport
+	c       *backendConn
+	ctx     context.Context
+	watcher Watcher     // the context's, when it took the watch
+	ticket  uint64      // the watch's
+	after   func() bool // else the stop function of the context's AfterFunc
+}
+
+// A Watcher is a context that runs one function when done, more cheaply than
+// context.AfterFunc (an HTTP/1.1 connection's context: gateway/h1). Watch registers f, or
+// reports false when it cannot (the context is done, or watched already); Unwatch, given
+// Watch's ticket, removes it and reports whether it did so before f ran.
+type Watcher interface {
+	Watch(f func()) (ticket uint64, ok bool)
+	Unwatch(ticket uint64) bool
 }
 
 // begin starts an exchange on c: the request's context, when done, aborts the
 // connection's reads and writes.
 func (t *Transport) begin(ctx context.Context, c *backendConn) exchanging {
-	return exchanging{t: t, c: c, ctx: ctx, stop: context.AfterFunc(ctx, c.abort)}
+	x := exchanging{t: t, c: c, ctx: ctx}
+	if w, ok := ctx.(Watcher); ok {
+		x.ticket, ok = w.Watch(c.abort)
+		if ok {
+			x.watcher = w
+		}
+	}
+	if x.watcher == nil {
+		x.after = context.AfterFunc(ctx, c.abort)
+	}
+	return x
+}
+
+// stop ends the watch of the request's context; it reports whether the context's end
+// did not abort the connection.
+func (x *exchanging) stop() bool {
+	if x.watcher != nil {
+		return x.watcher.Unwatch(x.ticket)
+	}
+	return x.after()
 }
 
 // broken ends a failed exchange: the connection closes, and the error says what failed.
@@ -289,7 +319,7 @@ func parsePlain(head []byte, method string) (plainHead, bool) {
 		if !ok || !h1.ValidToken(name) {
 			return ph, false // also a continuation line, which starts with a space
 		}
-		value = bytes.Trim(value, " \t")
+		value = h1.TrimOWS(value)
 		if !h1.ValidValue(value) {
 			return ph, false
 		}
@@ -304,7 +334,7 @@ func parsePlain(head []byte, method string) (plainHead, bool) {
 			return ph, false
 		case bytes.EqualFold(name, []byte("Connection")):
 			for t := range bytes.SplitSeq(value, []byte(",")) {
-				if bytes.EqualFold(bytes.Trim(t, " \t"), []byte("close")) {
+				if bytes.EqualFold(h1.TrimOWS(t), []byte("close")) {
 					ph.close = true
 				}
 			}

@@ -138,7 +138,7 @@ type connPool struct {
 // for a close by the server: for a request that could not be sent again on a new
 // connection if the server turned out to have closed this one.
 func (p *connPool) take(probe bool) *backendConn {
-	now := time.Now()
+	now := p.now()
 	for {
 		p.mu.Lock()
 		n := len(p.idle)
@@ -157,9 +157,18 @@ func (p *connPool) take(probe bool) *backendConn {
 	}
 }
 
+// now is the time for idle spans: coarse (up to a tick behind) for an idle timeout of at
+// least clock.MinCoarse, which may then end up to a tick early or late.
+func (p *connPool) now() time.Time {
+	if p.timeout >= clock.MinCoarse {
+		return clock.Coarse()
+	}
+	return time.Now()
+}
+
 // put makes c idle, closing the oldest idle connection when the pool is full.
 func (p *connPool) put(c *backendConn) {
-	c.reused, c.idleSince = true, time.Now()
+	c.reused, c.idleSince = true, p.now()
 	var evicted *backendConn
 	p.mu.Lock()
 	if len(p.idle) == maxIdleConns {
