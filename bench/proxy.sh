@@ -33,7 +33,8 @@
 # stdproxy"; rawgo too when named), PROFILE (0: no profile), PROFILE_DIR (keep the profiles there), TLSGATE
 # (measure this tlsgate binary instead of building one), TLSGATE_B (a second tlsgate binary,
 # measured as the proxy "tlsgateb" when PROXIES names it: two builds compared in one run,
-# their rounds interleaved).
+# their rounds interleaved; the same build as tlsgate's when unset), TLSGATE_B_ENV
+# (variables in tlsgateb's environment, such as "GOMAXPROCS=8": a setting compared).
 # Needs: go, openssl, curl, wrk, h2load, nginx, haproxy (Debian: apt-get install -y wrk
 # nghttp2-client haproxy nginx-light openssl curl); it installs the missing ones with
 # apt-get. It never touches the system's nginx or haproxy services: every process runs from
@@ -54,7 +55,7 @@ for p in "${proxies[@]}"; do
 	case $p in tlsgate | nginx | haproxy | stdproxy | rawgo | tlsgateb) ;; *) echo "error: PROXIES: unknown proxy $p (tlsgate, nginx, haproxy, stdproxy, rawgo, tlsgateb)" >&2; exit 2 ;; esac
 done
 case " ${proxies[*]} " in
-*" tlsgateb "*) [ -x "${TLSGATE_B:-}" ] || { echo "error: PROXIES names tlsgateb: TLSGATE_B must be a tlsgate binary" >&2; exit 2; } ;;
+*" tlsgateb "*) [ -z "${TLSGATE_B:-}" ] || [ -x "$TLSGATE_B" ] || { echo "error: TLSGATE_B ($TLSGATE_B) is not an executable tlsgate binary" >&2; exit 2; } ;;
 esac
 
 need=()
@@ -271,7 +272,8 @@ waitport "$p_stdproxy" "stdproxy" || { cat "$work/stdproxy.log" >&2; exit 1; }
 if [[ " ${proxies[*]} " == *" tlsgateb "* ]]; then
 	mkdir -p "$work/tgb"
 	sed "s/port: $p_tlsgate\$/port: $p_tlsgateb/" "$work/tg/bench.yaml" >"$work/tgb/bench.yaml"
-	TLSGATE_ADMIN_TOKEN=$(openssl rand -hex 24) "$TLSGATE_B" serve --data "$work/tgb/data" \
+	read -r -a benv <<<"${TLSGATE_B_ENV:-}"
+	env "${benv[@]}" TLSGATE_ADMIN_TOKEN=$(openssl rand -hex 24) "${TLSGATE_B:-$work/tlsgate}" serve --data "$work/tgb/data" \
 		--admin "127.0.0.1:$p_adminb" --config "$work/tgb/bench.yaml" --listen-host 127.0.0.1 >"$work/tgb/serve.log" 2>&1 &
 	pids+=($!) pid_tlsgateb=$!
 	waitport "$p_tlsgateb" "tlsgateb" || { cat "$work/tgb/serve.log" >&2; exit 1; }
