@@ -53,7 +53,7 @@ func (g *Gateway) handler(port int) http.Handler {
 		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 		cw.Header().Set(HeaderMessageID, x.rec.MessageID)
 		defer func() { g.finish(x, cw.status, cw.n) }()
-		g.serve(cw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)), port, x)
+		g.serve(cw, r, port, x)
 	})
 }
 
@@ -265,7 +265,14 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
 	if m != nil {
 		x.rt = poolRoundTripper{pool: x.route.target.pool, m: m}
 	}
-	g.rp.ServeHTTP(w, r)
+	g.reverseProxy(w, r, x)
+}
+
+// reverseProxy serves r, the request of exchange x, through the ReverseProxy, which
+// finds x in the request's context. (Requests the head path answers do without a
+// context of their own.)
+func (g *Gateway) reverseProxy(w http.ResponseWriter, r *http.Request, x *exchange) {
+	g.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
 }
 
 // newReverseProxy returns the gateway's one ReverseProxy: what differs from one request

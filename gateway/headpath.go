@@ -41,7 +41,7 @@ func (g *Gateway) proxyHead(w http.ResponseWriter, r *http.Request, x *exchange,
 	if a.Response != nil {
 		// Not plain: the ReverseProxy writes it, as if it had fetched it.
 		x.rt = fetched{a.Response}
-		g.rp.ServeHTTP(w, r)
+		g.reverseProxy(w, r, x)
 		return
 	}
 	defer a.Body.Close()
