@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"strings"
@@ -95,10 +96,13 @@ func appendRequestHead(b []byte, r *http.Request, path, host string) []byte {
 }
 
 // copyFields adds the fields of a plain answer to h but the hop-by-hop ones and those its
-// Connection names (as the ReverseProxy removes them).
+// Connection names (as the ReverseProxy removes them). The values share one string, and
+// the value lists of new names one array: two allocations for the fields, not two each.
 func copyFields(h http.Header, fields []byte) {
 	var buf [4][]byte
 	named, _ := connectionOf(fields, buf[:0])
+	all := string(fields)
+	lists := make([]string, 0, bytes.Count(fields, []byte("\n")))
 	for name, value, rest := []byte(nil), []byte(nil), fields; len(rest) > 0; {
 		name, value, rest = nextField(rest)
 		if !passed(name, named) {
@@ -108,7 +112,14 @@ func copyFields(h http.Header, fields []byte) {
 		if !ok {
 			k = http.CanonicalHeaderKey(string(name))
 		}
-		h[k] = append(h[k], string(value))
+		at := cap(fields) - cap(value) // value is a part of fields
+		v := all[at : at+len(value)]
+		if vs, ok := h[k]; ok {
+			h[k] = append(vs, v)
+			continue
+		}
+		lists = append(lists, v)
+		h[k] = lists[len(lists)-1 : len(lists) : len(lists)] // appending to it copies it
 	}
 }
 

@@ -95,3 +95,43 @@ func TestHeadPathMatchesOrdinaryPath(t *testing.T) {
 		t.Errorf("the head path served %d requests with noFastPath", n)
 	}
 }
+
+// TestCopyFields: the fields of plain answers land in a header as the plain per-field
+// copy would put them (repeated names, names the answer's Connection lists, hop-by-hop
+// fields, empty values, a name the header holds already), and appending to one name's
+// values leaves the others alone.
+func TestCopyFields(t *testing.T) {
+	reference := func(h http.Header, fields []byte) {
+		var buf [4][]byte
+		named, _ := connectionOf(fields, buf[:0])
+		for name, value, rest := []byte(nil), []byte(nil), fields; len(rest) > 0; {
+			name, value, rest = nextField(rest)
+			if passed(name, named) {
+				k := http.CanonicalHeaderKey(string(name))
+				h[k] = append(h[k], string(value))
+			}
+		}
+	}
+	for _, fields := range []string{
+		"Server: nginx\r\nDate: Mon, 23 Nov 2026 01:36:44 GMT\r\nContent-Type: text/plain\r\nContent-Length: 69\r\n",
+		"Set-Cookie: a=1\r\nx-custom:  spaced value \t\r\nSet-Cookie: b=2\r\nX-Empty:\r\nset-cookie: c=3\r\n",
+		"Connection: keep-alive, X-Gone\r\nX-Gone: 1\r\nKeep-Alive: timeout=5\r\nX-Kept: 2\r\nX-Tlsgate-Message-Id: from-backend\r\n",
+		"Transfer-Encoding: chunked\r\nTrailer: X-T\r\nProxy-Authenticate: Basic\r\nUpgrade: h2c\r\nVary: Accept\r\nVary: Origin\r\n",
+	} {
+		got := http.Header{"X-Tlsgate-Message-Id": {"tg-1"}}
+		want := http.Header{"X-Tlsgate-Message-Id": {"tg-1"}}
+		copyFields(got, []byte(fields))
+		reference(want, []byte(fields))
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("fields %q:\ngot  %v\nwant %v", fields, got, want)
+			continue
+		}
+		for k := range got {
+			got[k] = append(got[k], "appended")
+			want[k] = append(want[k], "appended")
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("fields %q: after appending to %s:\ngot  %v\nwant %v", fields, k, got, want)
+			}
+		}
+	}
+}
