@@ -103,11 +103,10 @@ func parseFastHead(raw []byte, r *fastRequest) bool {
 		case fieldRefused:
 			return false
 		case fieldConnection:
-			for t := range bytes.SplitSeq(value, []byte(",")) {
-				t = h1.TrimOWS(t)
+			for t := range h1.Tokens(value) {
 				if bytes.EqualFold(t, []byte("close")) {
 					r.close = true
-				} else if len(t) > 0 && !bytes.EqualFold(t, []byte("keep-alive")) {
+				} else if !bytes.EqualFold(t, []byte("keep-alive")) {
 					connTokens = append(connTokens, t)
 				}
 			}
@@ -193,16 +192,6 @@ func nextField(fields []byte) (name, value, rest []byte) {
 	line, rest := fields[:i-1], fields[i+1:]
 	colon := bytes.IndexByte(line, ':')
 	return line[:colon], h1.TrimOWS(line[colon+1:]), rest
-}
-
-// appendTokens appends the tokens of a comma-separated list to list.
-func appendTokens(list [][]byte, v []byte) [][]byte {
-	for t := range bytes.SplitSeq(v, []byte(",")) {
-		if t = h1.TrimOWS(t); len(t) > 0 {
-			list = append(list, t)
-		}
-	}
-	return list
 }
 
 // containsFold reports whether list holds s, in any case.
@@ -356,10 +345,8 @@ func (*upgradeError) Error() string {
 func writeFastResponse(bw *bufio.Writer, fr *fastRequest, resp *http.Response, messageID string) (int64, error) {
 	h := resp.Header
 	for _, v := range h["Connection"] {
-		for t := range strings.SplitSeq(v, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				delete(h, http.CanonicalHeaderKey(t))
-			}
+		for t := range h1.Tokens(v) {
+			delete(h, http.CanonicalHeaderKey(t))
 		}
 	}
 	noBody := fr.method == http.MethodHead || resp.StatusCode == http.StatusNoContent ||

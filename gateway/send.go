@@ -4,9 +4,11 @@ import (
 	"context"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/tlsgate/tlsgate/gateway/h1"
 	"github.com/tlsgate/tlsgate/gateway/outbound"
 )
 
@@ -104,7 +106,7 @@ func connectionOf(fields []byte, named [][]byte) (_ [][]byte, hasDate bool) {
 		name, value, rest = nextField(rest)
 		switch fieldKind(name) {
 		case fieldConnection:
-			named = appendTokens(named, value)
+			named = slices.AppendSeq(named, h1.Tokens(value))
 		case fieldDate:
 			hasDate = true
 		}

@@ -3,6 +3,7 @@ package h1
 import (
 	"bufio"
 	"errors"
+	"iter"
 	"net"
 	"net/http"
 	"strconv"
@@ -396,11 +397,28 @@ func WriteDate(bw *bufio.Writer) {
 // (case-insensitive), as "close" in Connection or "100-continue" in Expect.
 func HasToken(vs []string, token string) bool {
 	for _, v := range vs {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
+		for t := range Tokens(v) {
+			if strings.EqualFold(t, token) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// Tokens yields the elements of a comma-separated field value (RFC 9110 §5.6.1) without
+// the white space around them, skipping empty ones.
+func Tokens[T string | []byte](v T) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for start := 0; start < len(v); start++ {
+			end := start
+			for end < len(v) && v[end] != ',' {
+				end++
+			}
+			if t := TrimOWS(v[start:end]); len(t) > 0 && !yield(t) {
+				return
+			}
+			start = end
+		}
+	}
 }

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,5 +34,39 @@ func TestTrimOWS(t *testing.T) {
 		if got := TrimOWS([]byte(s)); !bytes.Equal(got, []byte(want)) {
 			t.Errorf("TrimOWS([]byte(%q)) = %q, want %q", s, got, want)
 		}
+	}
+}
+
+// TestTokens: the elements of comma-separated values, trimmed, empty ones skipped, the
+// same for strings and bytes, and an early break honoured.
+func TestTokens(t *testing.T) {
+	for v, want := range map[string][]string{
+		"":                            nil,
+		",, ,\t,":                     nil,
+		"close":                       {"close"},
+		" keep-alive , Upgrade,":      {"keep-alive", "Upgrade"},
+		"a,b,,c":                      {"a", "b", "c"},
+		"\tX-Name ,x-other\t, close ": {"X-Name", "x-other", "close"},
+		"one token with spaces":       {"one token with spaces"},
+		",leading":                    {"leading"},
+	} {
+		var got, gotBytes []string
+		for tok := range Tokens(v) {
+			got = append(got, tok)
+		}
+		for tok := range Tokens([]byte(v)) {
+			gotBytes = append(gotBytes, string(tok))
+		}
+		if !slices.Equal(got, want) || !slices.Equal(gotBytes, want) {
+			t.Errorf("Tokens(%q) = %q and %q for bytes; want %q", v, got, gotBytes, want)
+		}
+	}
+	n := 0
+	for range Tokens("a, b, c") {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("a break after the first token yielded %d tokens", n)
 	}
 }

@@ -333,8 +333,8 @@ func parsePlain(head []byte, method string) (plainHead, bool) {
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			return ph, false
 		case bytes.EqualFold(name, []byte("Connection")):
-			for t := range bytes.SplitSeq(value, []byte(",")) {
-				if bytes.EqualFold(h1.TrimOWS(t), []byte("close")) {
+			for t := range h1.Tokens(value) {
+				if bytes.EqualFold(t, []byte("close")) {
 					ph.close = true
 				}
 			}
