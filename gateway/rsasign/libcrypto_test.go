@@ -28,7 +28,13 @@ func TestAvailable(t *testing.T) {
 // wrapped returns the test key wrapped, failing t if Wrap did not wrap it.
 func wrapped(t testing.TB) *Key {
 	t.Helper()
-	k, ok := Wrap(testKey()).(*Key)
+	return wrap(t, testKey())
+}
+
+// wrap returns key wrapped by Wrap, which must give a *Key.
+func wrap(t testing.TB, key crypto.PrivateKey) *Key {
+	t.Helper()
+	k, ok := Wrap(key).(*Key)
 	if !ok {
 		_, detail := Available()
 		t.Fatalf("Wrap(*rsa.PrivateKey) did not return a *Key (libcrypto: %s)", detail)

@@ -4,13 +4,9 @@ package rsasign
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -18,32 +14,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tlsgate/tlsgate/pki/pkitest"
 )
 
-// selfSigned returns a certificate for 127.0.0.1 signed by the test key.
-func selfSigned(t *testing.T) *x509.Certificate {
+// serverCert mints a self-signed certificate for 127.0.0.1 with an RSA-2048 key and
+// returns it with its key wrapped by Wrap.
+func serverCert(t *testing.T) (*x509.Certificate, *Key) {
 	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "rsasign test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	key := testKey()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
+	c := pkitest.NewSelfSigned(pkitest.Options{CommonName: "rsasign test", Key: pkitest.RSA2048,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	return c.Cert, wrap(t, c.Key)
 }
 
 // serveOne accepts one connection on 127.0.0.1 with config, completes its
@@ -76,14 +57,13 @@ func serveOne(t *testing.T, config *tls.Config) (addr string, done <-chan error)
 }
 
 func TestTLSHandshake(t *testing.T) {
-	cert := selfSigned(t)
+	cert, serverKey := serverCert(t)
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
 	caFile := filepath.Join(t.TempDir(), "cert.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+	if err := os.WriteFile(caFile, pkitest.PEM(cert), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	serverKey := wrapped(t)
 	const (
 		ecdheGCM  = tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
 		ecdheGCM2 = tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
