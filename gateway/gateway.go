@@ -22,6 +22,7 @@ import (
 
 	"github.com/tlsgate/tlsgate/config"
 	"github.com/tlsgate/tlsgate/gateway/h1"
+	"github.com/tlsgate/tlsgate/gateway/h2"
 	"github.com/tlsgate/tlsgate/gateway/inbound"
 	"github.com/tlsgate/tlsgate/gateway/outbound"
 	"github.com/tlsgate/tlsgate/gateway/rsasign"
@@ -61,6 +62,9 @@ type Options struct {
 	// HealthInterval is how often load balancers check members out of rotation
 	// (outbound.DefaultCheckInterval).
 	HealthInterval time.Duration
+	// StdHTTP2 serves HTTP/2 with net/http's server instead of the gateway's own
+	// (gateway/h2).
+	StdHTTP2 bool
 }
 
 // Gateway serves the virtual hosts of the store's configuration.
@@ -92,8 +96,9 @@ type Gateway struct {
 type portListener struct {
 	port int
 	addr net.Addr
-	srv  *http.Server // HTTP/2 on TLS ports; the listener's life on every port
+	srv  *http.Server // the listener's life on every port; HTTP/2 with Options.StdHTTP2
 	h1   *h1.Server   // HTTP/1.1, on every port
+	h2   *h2.Server   // HTTP/2 on TLS ports, unless Options.StdHTTP2
 	tls  bool
 	in   *inbound.Listener
 	done chan struct{}
@@ -315,6 +320,15 @@ func (g *Gateway) startLocked(pc *portConfig) error {
 		Logger:            g.log,
 		Forward:           fast,
 	})
+	if !g.o.StdHTTP2 {
+		l.h2 = h2.NewServer(h, h2.Options{
+			PrefaceTimeout: l.srv.ReadHeaderTimeout,
+			IdleTimeout:    l.srv.IdleTimeout,
+			MaxHeaderBytes: l.srv.MaxHeaderBytes,
+			ConnContext:    withClientCheck,
+			Logger:         g.log,
+		})
+	}
 	maxConns := orInt(g.o.MaxConns, 10000)
 	var serveLn net.Listener = &h1Listener{Listener: ln, s: l.h1, slots: make(chan struct{}, maxConns)}
 	if pc.tls {
@@ -364,10 +378,15 @@ func (l *h1Listener) Accept() (net.Conn, error) {
 }
 
 // serveHTTP1 serves a TLS connection that did not choose HTTP/2 with the port's h1
-// server; HTTP/2 connections go on to the http.Server.
+// server, and one that did with its h2 server; with Options.StdHTTP2, HTTP/2
+// connections go on to the http.Server.
 func (l *portListener) serveHTTP1(tc *tls.Conn) bool {
 	if tc.ConnectionState().NegotiatedProtocol == "h2" {
-		return false
+		if l.h2 == nil {
+			return false
+		}
+		l.h2.ServeConn(tc)
+		return true
 	}
 	l.h1.ServeConn(tc)
 	return true
@@ -381,6 +400,13 @@ func (l *portListener) shutdown(ctx context.Context) {
 		defer wg.Done()
 		_ = l.h1.Shutdown(ctx)
 	}()
+	if l.h2 != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = l.h2.Shutdown(ctx)
+		}()
+	}
 	if err := l.srv.Shutdown(ctx); err != nil {
 		l.srv.Close()
 	}

@@ -46,6 +46,7 @@ Examples:
 type serveOptions struct {
 	data, admin, config string
 	listenHost, pprof   string
+	http2Server         string
 	prune, noGateway    bool
 }
 
@@ -59,8 +60,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&o.listenHost, "listen-host", "127.0.0.1", "the `HOST` virtual host ports are opened on (\"\" or 0.0.0.0 for every interface)")
 	fs.BoolVar(&o.noGateway, "no-gateway", false, "run the management API only")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback `ADDR`, e.g. 127.0.0.1:6060")
+	fs.StringVar(&o.http2Server, "http2-server", "tlsgate", "the `SERVER` of HTTP/2 on virtual hosts: tlsgate (its own) or net/http (Go's standard one)")
 	if code, done := parseFlags(fs, e, args); done {
 		return code
+	}
+	if o.http2Server != "tlsgate" && o.http2Server != "net/http" {
+		return fail(e, ExitUsage, fmt.Errorf("serve: --http2-server %q: unknown server", o.http2Server), "give tlsgate or net/http")
 	}
 	if fs.NArg() != 0 {
 		return fail(e, ExitUsage, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0)), "see tlsgate serve --help")
@@ -82,7 +87,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	var gw *gateway.Gateway
 	findings := observe.NewFindings(0)
 	if !o.noGateway {
-		gw, err = st.gateway(o.listenHost, findings)
+		gw, err = st.gateway(o.listenHost, o.http2Server == "net/http", findings)
 		if err != nil {
 			return fail(e, ExitUsage, err, "")
 		}
@@ -185,7 +190,7 @@ func hostOrAll(h string) string {
 }
 
 // gateway creates the gateway over the state, its logs under the data directory.
-func (s *state) gateway(listenHost string, findings *observe.Findings) (*gateway.Gateway, error) {
+func (s *state) gateway(listenHost string, stdHTTP2 bool, findings *observe.Findings) (*gateway.Gateway, error) {
 	access, err := os.OpenFile(filepath.Join(s.dir, "access.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("access log: %w", err)
@@ -200,7 +205,7 @@ func (s *state) gateway(listenHost string, findings *observe.Findings) (*gateway
 		listenHost = ""
 	}
 	return gateway.New(gateway.Options{Store: s.store, Sealer: s.key, ListenHost: listenHost, AccessLog: access,
-		Logger: slog.New(slog.NewJSONHandler(glog, nil)), Findings: findings})
+		Logger: slog.New(slog.NewJSONHandler(glog, nil)), Findings: findings, StdHTTP2: stdHTTP2})
 }
 
 // state is what serve (and offline apply/export) open under a data directory.
