@@ -34,7 +34,8 @@
 # (measure this tlsgate binary instead of building one), TLSGATE_B (a second tlsgate binary,
 # measured as the proxy "tlsgateb" when PROXIES names it: two builds compared in one run,
 # their rounds interleaved; the same build as tlsgate's when unset), TLSGATE_B_ENV
-# (variables in tlsgateb's environment, such as "GOMAXPROCS=8": a setting compared).
+# (variables in tlsgateb's environment, such as "GOMAXPROCS=8": a setting compared),
+# TLSGATE_B_ARGS (more arguments of tlsgateb's serve, such as "--http2-server=net/http").
 # Needs: go, openssl, curl, wrk, h2load, nginx, haproxy (Debian: apt-get install -y wrk
 # nghttp2-client haproxy nginx-light openssl curl); it installs the missing ones with
 # apt-get. It never touches the system's nginx or haproxy services: every process runs from
@@ -273,8 +274,9 @@ if [[ " ${proxies[*]} " == *" tlsgateb "* ]]; then
 	mkdir -p "$work/tgb"
 	sed "s/port: $p_tlsgate\$/port: $p_tlsgateb/" "$work/tg/bench.yaml" >"$work/tgb/bench.yaml"
 	read -r -a benv <<<"${TLSGATE_B_ENV:-}"
+	read -r -a bargs <<<"${TLSGATE_B_ARGS:-}"
 	env "${benv[@]}" TLSGATE_ADMIN_TOKEN=$(openssl rand -hex 24) "${TLSGATE_B:-$work/tlsgate}" serve --data "$work/tgb/data" \
-		--admin "127.0.0.1:$p_adminb" --config "$work/tgb/bench.yaml" --listen-host 127.0.0.1 >"$work/tgb/serve.log" 2>&1 &
+		--admin "127.0.0.1:$p_adminb" --config "$work/tgb/bench.yaml" --listen-host 127.0.0.1 "${bargs[@]}" >"$work/tgb/serve.log" 2>&1 &
 	pids+=($!) pid_tlsgateb=$!
 	waitport "$p_tlsgateb" "tlsgateb" || { cat "$work/tgb/serve.log" >&2; exit 1; }
 fi

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/gateway/clock"
+	"github.com/tlsgate/tlsgate/gateway/watch"
 )
 
 // Options are a Server's limits.
@@ -91,7 +92,7 @@ type conn struct {
 	remote string
 	tls    *tls.ConnectionState
 	busy   atomic.Bool // a request is being read or served
-	ctx    *connContext
+	ctx    *watch.Context
 	watch  watcher
 
 	hijacked bool
@@ -103,7 +104,7 @@ type conn struct {
 }
 
 // cancel cancels the connection's context.
-func (c *conn) cancel() { c.ctx.cancel() }
+func (c *conn) cancel() { c.ctx.Cancel() }
 
 // readDeadline sets the connection's read deadline to d, unless the connection's
 // goroutine set it to d last. Only that goroutine calls it; a deadline set by another
@@ -150,7 +151,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 	if s.o.ConnContext != nil {
 		ctx = s.o.ConnContext(ctx, nc)
 	}
-	c.ctx = newConnContext(ctx)
+	c.ctx = watch.New(ctx)
 	defer c.cancel()
 	ctx = c.ctx
 

@@ -163,10 +163,27 @@ func (c *conn) serve() {
 		if c.done() {
 			return
 		}
-		if f, err = c.rfr.ReadFrame(); err != nil {
+		if f, err = c.next(); err != nil {
 			c.readError(err)
 			return
 		}
+	}
+}
+
+// next reads the next frame. A frame the Framer read whole but rejected for its stream
+// only (a HEADERS with an invalid field, a WINDOW_UPDATE of 0) resets that stream: the
+// connection goes on to the frame after it.
+func (c *conn) next() (http2.Frame, error) {
+	for {
+		f, err := c.rfr.ReadFrame()
+		var se http2.StreamError
+		if err == nil || !errors.As(err, &se) || se.StreamID%2 == 0 {
+			return f, err
+		}
+		c.mu.Lock()
+		c.lastID = max(c.lastID, se.StreamID)
+		c.resetLocked(se.StreamID, se.Code)
+		c.mu.Unlock()
 	}
 }
 

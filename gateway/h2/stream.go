@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
+
+	"github.com/tlsgate/tlsgate/gateway/watch"
 )
 
 // stream is one request and its response. Its fields are guarded by the connection's
@@ -47,9 +49,6 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	if id%2 == 0 {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
-	if f.HasPriority() && f.Priority.StreamDep == id {
-		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st := c.streams[id]; st != nil {
@@ -62,6 +61,9 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		return http2.ConnectionError(http2.ErrCodeStreamClosed)
 	}
 	c.lastID = id
+	if f.HasPriority() && f.Priority.StreamDep == id {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	}
 	if c.goingAway {
 		return nil // after GOAWAY: neither served nor answered (RFC 9113 §6.8)
 	}
@@ -203,8 +205,8 @@ func (st *stream) request(f *http2.MetaHeadersFrame) (*http.Request, error) {
 			}
 		}
 	}
-	ctx, cancel := context.WithCancel(st.c.ctx)
-	st.ctx, st.cancel = ctx, cancel
+	ctx := watch.New(st.c.ctx)
+	st.ctx, st.cancel = ctx, ctx.Cancel
 	req := &http.Request{
 		Method:        method,
 		URL:           u,
@@ -228,8 +230,8 @@ func (st *stream) request(f *http2.MetaHeadersFrame) (*http.Request, error) {
 // minimalRequest is the request of a stream whose header list was too long: enough to
 // answer it.
 func (st *stream) minimalRequest(f *http2.MetaHeadersFrame) *http.Request {
-	ctx, cancel := context.WithCancel(st.c.ctx)
-	st.ctx, st.cancel = ctx, cancel
+	ctx := watch.New(st.c.ctx)
+	st.ctx, st.cancel = ctx, ctx.Cancel
 	if !f.StreamEnded() {
 		st.bodyClosed = true
 	}

@@ -152,7 +152,8 @@ type exchanging struct {
 }
 
 // A Watcher is a context that runs one function when done, more cheaply than
-// context.AfterFunc (an HTTP/1.1 connection's context: gateway/h1). Watch registers f, or
+// context.AfterFunc (the context of an HTTP/1.1 connection or an HTTP/2 stream:
+// gateway/watch). Watch registers f, or
 // reports false when it cannot (the context is done, or watched already); Unwatch, given
 // Watch's ticket, removes it and reports whether it did so before f ran.
 type Watcher interface {

@@ -1,16 +1,18 @@
-package h1
+// Package watch gives the contexts of the gateway's client connections and streams: a
+// context canceled when its connection closes, its client goes away or its server
+// closes, which, beside what context.AfterFunc offers, runs one function of a watcher
+// when canceled (Watch, Unwatch). A backend exchange made on the client's behalf
+// registers there for each request (outbound.Watcher), without the allocations and the
+// locked map of AfterFunc.
+package watch
 
 import (
 	"context"
 	"sync"
 )
 
-// connContext is a connection's context, canceled when the connection closes, the client
-// goes away or the server closes. Beside what context.AfterFunc offers, it runs one
-// function of its watcher when canceled (Watch, Unwatch): what a backend exchange made on
-// the connection's behalf registers for each request, without the allocations and the
-// locked map of AfterFunc.
-type connContext struct {
+// Context is a cancelable context with one watch slot.
+type Context struct {
 	context.Context
 	cancelCtx context.CancelFunc
 
@@ -20,8 +22,9 @@ type connContext struct {
 	canceled bool
 }
 
-func newConnContext(parent context.Context) *connContext {
-	c := &connContext{}
+// New returns a Context derived from parent.
+func New(parent context.Context) *Context {
+	c := &Context{}
 	c.Context, c.cancelCtx = context.WithCancel(parent)
 	return c
 }
@@ -29,7 +32,7 @@ func newConnContext(parent context.Context) *connContext {
 // Watch registers f to run when the context is canceled, and returns the ticket that
 // removes it. It reports false, registering nothing, when the context is canceled already
 // or another function is registered: the caller then uses context.AfterFunc.
-func (c *connContext) Watch(f func()) (ticket uint64, ok bool) {
+func (c *Context) Watch(f func()) (ticket uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.canceled || c.f != nil {
@@ -42,7 +45,7 @@ func (c *connContext) Watch(f func()) (ticket uint64, ok bool) {
 
 // Unwatch removes the function Watch registered with ticket; it reports whether it did so
 // before the function ran (as the stop function of context.AfterFunc).
-func (c *connContext) Unwatch(ticket uint64) bool {
+func (c *Context) Unwatch(ticket uint64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.f == nil || c.ticket != ticket {
@@ -52,8 +55,8 @@ func (c *connContext) Unwatch(ticket uint64) bool {
 	return true
 }
 
-// cancel cancels the context, then runs the registered function, if any, once.
-func (c *connContext) cancel() {
+// Cancel cancels the context, then runs the registered function, if any, once.
+func (c *Context) Cancel() {
 	c.cancelCtx()
 	c.mu.Lock()
 	f := c.f

@@ -1,4 +1,4 @@
-package h1
+package watch
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 
 type ctxKey struct{}
 
-// TestConnContextWatch: a watched function runs once when the context is canceled, not
+// TestWatch: a watched function runs once when the context is canceled, not
 // after Unwatch; one watch at a time; a stale ticket removes nothing; the context carries
 // its parent's values and AfterFunc works on it as on any context.
-func TestConnContextWatch(t *testing.T) {
+func TestWatch(t *testing.T) {
 	parent := context.WithValue(context.Background(), ctxKey{}, "v")
-	c := newConnContext(parent)
+	c := New(parent)
 	if c.Value(ctxKey{}) != "v" {
 		t.Fatal("the parent's value is lost")
 	}
@@ -44,7 +44,7 @@ func TestConnContextWatch(t *testing.T) {
 	after := make(chan struct{})
 	context.AfterFunc(c, func() { close(after) })
 
-	c.cancel()
+	c.Cancel()
 	if ran.Load() != 1 {
 		t.Fatalf("the watched function ran %d times on cancel; want 1", ran.Load())
 	}
@@ -62,7 +62,7 @@ func TestConnContextWatch(t *testing.T) {
 	if _, ok := c.Watch(f); ok {
 		t.Fatal("Watch was taken on a canceled context")
 	}
-	c.cancel()
+	c.Cancel()
 	if ran.Load() != 1 {
 		t.Fatalf("the watched function ran %d times after a second cancel; want 1", ran.Load())
 	}
