@@ -104,7 +104,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	c.rfr = http2.NewFramer(nil, nc)
 	c.rfr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	c.rfr.MaxHeaderListSize = uint32(s.o.MaxHeaderBytes)
+	// The Framer decodes header lists up to four times the limit (and ends the
+	// connection beyond); onHeaders answers those over the limit with 431.
+	c.rfr.MaxHeaderListSize = uint32(4*s.o.MaxHeaderBytes + 320)
 	c.rfr.SetReuseFrames()
 	c.wfr = http2.NewFramer(queue{c}, nil)
 	c.henc = hpack.NewEncoder(&c.hbuf)

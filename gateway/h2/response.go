@@ -24,6 +24,7 @@ type response struct {
 	length      int64 // the declared Content-Length, or -1
 	written     int64 // body bytes accepted from the handler
 	broken      bool  // the response cannot end well: the stream is reset after the handler
+	retired     bool  // the stream's last frame is queued and its place given back
 	trailers    []string
 
 	// pending holds the body until it outgrows pendingMax, the handler flushes, or it
@@ -144,6 +145,10 @@ func (w *response) send(p []byte, final bool) error {
 	w.pending = w.pending[:0]
 	if len(trailers) > 0 && !st.reset {
 		c.writeFieldsLocked(st, trailers, true)
+	}
+	if final && st.localDone {
+		c.retireLocked(st)
+		w.retired = true
 	}
 	return c.flushLocked()
 }

@@ -58,7 +58,9 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		if c.wasReset(id) {
 			return nil // trailers in flight when the stream was reset
 		}
-		return http2.ConnectionError(http2.ErrCodeStreamClosed)
+		// A new stream must have a higher identifier than every earlier one (RFC 9113
+		// §5.1.1).
+		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	c.lastID = id
 	if f.HasPriority() && f.Priority.StreamDep == id {
@@ -79,7 +81,7 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	st := &stream{c: c, id: id, sendWin: c.initWin, recvWin: streamWindow, declared: -1}
 	var h http.Handler = c.s.h
 	var req *http.Request
-	if f.Truncated {
+	if f.Truncated || headerSize(f) > c.s.o.MaxHeaderBytes {
 		h, req = http.HandlerFunc(headerTooLarge), st.minimalRequest(f)
 	} else {
 		var err error
@@ -240,6 +242,15 @@ func (st *stream) minimalRequest(f *http2.MetaHeadersFrame) *http.Request {
 	return req.WithContext(ctx)
 }
 
+// headerSize is the size of a header list as SETTINGS_MAX_HEADER_LIST_SIZE counts it.
+func headerSize(f *http2.MetaHeadersFrame) int {
+	n := 0
+	for _, hf := range f.Fields {
+		n += int(hf.Size())
+	}
+	return n
+}
+
 func headerTooLarge(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
@@ -271,25 +282,32 @@ func (c *conn) runHandler(h http.Handler, w *response, req *http.Request) {
 }
 
 // endStream ends a stream after its handler returned: the response is finished (or the
-// stream reset after a panic), a request body still coming is refused, and the stream is
-// forgotten.
+// stream reset after a panic), and the stream retired if finish did not.
 func (c *conn) endStream(w *response, panicked bool) {
 	st := w.st
 	if !panicked {
 		w.finish()
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case panicked || w.broken:
-		if !st.reset {
+	if !w.retired {
+		if (panicked || w.broken) && !st.reset {
 			c.resetLocked(st.id, http2.ErrCodeInternal)
 		}
-	case !st.remoteDone && !st.reset:
-		// The response is complete; the client need not send the rest of its body.
+		c.retireLocked(st)
+		c.flushAsyncLocked()
+	}
+	c.mu.Unlock()
+	st.cancel()
+}
+
+// retireLocked ends st's part in the connection once its last frame is queued, before
+// that frame is written: a client that sees the stream end may open another at once,
+// and finds its place free. A request body still coming is refused (the response is
+// complete; the client need not send the rest).
+func (c *conn) retireLocked(st *stream) {
+	if !st.remoteDone && !st.reset {
 		c.resetLocked(st.id, http2.ErrCodeNo)
 	}
-	st.cancel()
 	st.handler = false
 	c.running--
 	if c.refused > 0 {
@@ -303,7 +321,6 @@ func (c *conn) endStream(w *response, panicked bool) {
 			c.idleDeadline()
 		}
 	}
-	c.flushAsyncLocked()
 }
 
 // forgetLocked drops st from the connection, returning the window its unread body held.
