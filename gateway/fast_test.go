@@ -3,9 +3,11 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -157,7 +159,8 @@ func comparableAnswer(resp *http.Response, body []byte) pathAnswer {
 
 // TestClientGoneCancelsBackend: a client that closes its connection while its request
 // waits for the backend makes the gateway give up the backend request, on the fast path
-// (GET) and the ordinary one (POST).
+// (GET) and the ordinary one (POST); and so does an HTTP/2 client that resets its stream,
+// on the head path (GET) and the ordinary one (POST).
 func TestClientGoneCancelsBackend(t *testing.T) {
 	g, p, port := echoGW(t)
 	_ = g
@@ -175,11 +178,60 @@ func TestClientGoneCancelsBackend(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		start := time.Now()
 		c.Close()
-		select {
-		case q := <-backendCanceled:
+		// The watch starts after 1 s; the target's I/O timeout is 5 s.
+		if q := req[strings.Index(req, "?")+1 : strings.Index(req, " HTTP")]; awaitCanceled(q, 3*time.Second) {
 			t.Logf("%s: the backend request ended %v after the client left", q, time.Since(start))
-		case <-time.After(3 * time.Second): // the watch starts after 1 s; the target's I/O timeout is 5 s
+		} else {
 			t.Errorf("%q: the backend request still runs 3 s after the client left", req)
+		}
+	}
+	// Over HTTP/2 the client resets the stream: the head path (GET) and the ordinary path
+	// (POST) give up the backend request too.
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: pool, ServerName: "api.test"},
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
+		},
+	}
+	defer tr.CloseIdleConnections()
+	for _, method := range []string{"GET", "POST"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, method, "https://api.test/echo/wait?h2-"+method, nil)
+		done := make(chan error, 1)
+		go func() {
+			resp, err := tr.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		time.Sleep(200 * time.Millisecond)
+		start := time.Now()
+		cancel()
+		if awaitCanceled("h2-"+method, 3*time.Second) {
+			t.Logf("HTTP/2 %s: the backend request ended %v after the client reset the stream", method, time.Since(start))
+		} else {
+			t.Errorf("HTTP/2 %s: the backend request still runs 3 s after the client reset the stream", method)
+		}
+		if err := <-done; err == nil {
+			t.Errorf("HTTP/2 %s: the canceled request got an answer", method)
+		}
+	}
+}
+
+// awaitCanceled reports whether the echo backend's /wait request with query q ends
+// within d (others that end meanwhile are passed over).
+func awaitCanceled(q string, d time.Duration) bool {
+	deadline := time.After(d)
+	for {
+		select {
+		case got := <-backendCanceled:
+			if got == q {
+				return true
+			}
+		case <-deadline:
+			return false
 		}
 	}
 }

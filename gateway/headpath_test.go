@@ -15,7 +15,8 @@ import (
 
 // TestHeadPathMatchesOrdinaryPath: the same HTTP/2 requests through a gateway with the
 // head path and one without reach the backend alike and come back alike (but for Date and
-// the message ID), and the head path served the bodiless ones it routes.
+// the message ID), and the head path served the bodiless ones it routes; and through a
+// gateway serving HTTP/2 with net/http's server, alike again.
 func TestHeadPathMatchesOrdinaryPath(t *testing.T) {
 	type request struct {
 		method, path, body string
@@ -93,6 +94,13 @@ func TestHeadPathMatchesOrdinaryPath(t *testing.T) {
 	}
 	if n := gs.gw.headServed.Load(); n != 0 {
 		t.Errorf("the head path served %d requests with noFastPath", n)
+	}
+	// The gateway's HTTP/2 server answers as net/http's does.
+	std, _ := run(func(o *Options) { o.StdHTTP2 = true })
+	for i, rq := range requests {
+		if !reflect.DeepEqual(head[i], std[i]) {
+			t.Errorf("%s %s:\ngateway/h2: %+v\nnet/http:   %+v", rq.method, rq.path, head[i], std[i])
+		}
 	}
 }
 
