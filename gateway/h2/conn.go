@@ -534,20 +534,14 @@ func (c *conn) failLocked(err error) {
 	c.nc.Close()
 }
 
-// flushLocked writes what is queued and returns when it is written (by this goroutine,
-// or by the one writing when it was called). Called with mu held; mu is released while
-// writing.
+// flushLocked writes what is queued, unless another goroutine is writing: that one
+// takes it along (it writes until the queue is empty), and the caller goes on. Called
+// with mu held; mu is released while writing.
 func (c *conn) flushLocked() error {
-	if c.flushing {
-		for c.flushing {
-			c.cond.Wait()
-		}
-		return c.werr
-	}
 	if c.werr != nil {
 		return c.werr
 	}
-	if len(c.out) == 0 {
+	if c.flushing || len(c.out) == 0 {
 		return nil
 	}
 	c.flushing = true
