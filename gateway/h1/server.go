@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/gateway/clock"
+	"github.com/tlsgate/tlsgate/gateway/conntrack"
 	"github.com/tlsgate/tlsgate/gateway/watch"
 )
 
@@ -60,10 +61,7 @@ type Server struct {
 	h http.Handler
 	o Options
 
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	shutdown atomic.Bool
-	idle     chan struct{} // closed when the last connection ends after Shutdown
+	conns conntrack.Set[*conn]
 }
 
 // NewServer returns a server for h.
@@ -80,7 +78,7 @@ func NewServer(h http.Handler, o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{h: h, o: o, conns: map[*conn]struct{}{}}
+	return &Server{h: h, o: o}
 }
 
 // conn is one connection's state.
@@ -142,11 +140,11 @@ func (s *Server) ServeConn(nc net.Conn) {
 		st := tc.ConnectionState()
 		c.tls = &st
 	}
-	if !s.track(c, true) {
+	if !s.conns.Add(c) {
 		nc.Close()
 		return
 	}
-	defer s.track(c, false)
+	defer s.conns.Remove(c)
 	ctx := context.Background()
 	if s.o.ConnContext != nil {
 		ctx = s.o.ConnContext(ctx, nc)
@@ -172,7 +170,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 	}()
 	w := &response{c: c}
 	for {
-		if !s.serveOne(ctx, c, w) || c.hijacked || s.shutdown.Load() {
+		if !s.serveOne(ctx, c, w) || c.hijacked || s.conns.ShuttingDown() {
 			return
 		}
 	}
@@ -190,7 +188,7 @@ func (s *Server) serveOne(ctx context.Context, c *conn, w *response) bool {
 	}
 	c.busy.Store(true)
 	defer c.busy.Store(false)
-	if s.shutdown.Load() {
+	if s.conns.ShuttingDown() {
 		return false
 	}
 	if !c.headBuffered() { // reading the head takes more than the buffer
@@ -317,40 +315,14 @@ func (c *conn) linger() {
 	_, _ = io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
-// track adds or removes a connection; it refuses new ones after Shutdown.
-func (s *Server) track(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.shutdown.Load() {
-			return false
-		}
-		s.conns[c] = struct{}{}
-		return true
-	}
-	delete(s.conns, c)
-	if len(s.conns) == 0 && s.idle != nil {
-		close(s.idle)
-		s.idle = nil
-	}
-	return true
-}
-
 // Shutdown stops taking connections, closes the idle ones, lets each busy one finish its
 // request, and waits for them until ctx ends; then it closes what is left and returns
 // ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutdown.Store(true)
-	if len(s.conns) == 0 {
-		s.mu.Unlock()
+	done := s.conns.Shutdown()
+	if done == nil {
 		return nil
 	}
-	if s.idle == nil {
-		s.idle = make(chan struct{})
-	}
-	done := s.idle
-	s.mu.Unlock()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -368,24 +340,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // closeIdle wakes the connections waiting for a request: their read fails at once.
 func (s *Server) closeIdle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
+	s.conns.Each(func(c *conn) {
 		if !c.busy.Load() {
 			_ = c.nc.SetReadDeadline(time.Unix(1, 0))
 		}
-	}
+	})
 }
 
 // Close closes every connection now.
 func (s *Server) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.shutdown.Store(true)
-	for c := range s.conns {
+	s.conns.Close(func(c *conn) {
 		c.nc.Close()
 		c.cancel()
-	}
+	})
 }
 
 // WatchAfter is how long a request runs before its connection is watched for the

@@ -27,9 +27,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/tlsgate/tlsgate/gateway/conntrack"
 )
 
 // Options are a Server's limits.
@@ -55,13 +57,9 @@ type Options struct {
 
 // Server serves HTTP/2 connections with one handler. It is safe for concurrent use.
 type Server struct {
-	h http.Handler
-	o Options
-
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	shutdown atomic.Bool
-	idle     chan struct{} // closed when the last connection ends after Shutdown
+	h     http.Handler
+	o     Options
+	conns conntrack.Set[*conn]
 }
 
 // NewServer returns a server for h.
@@ -84,7 +82,7 @@ func NewServer(h http.Handler, o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{h: h, o: o, conns: map[*conn]struct{}{}}
+	return &Server{h: h, o: o}
 }
 
 // ServeConn serves nc, whose handshake is done, until the client closes it, an error or
@@ -93,59 +91,25 @@ func NewServer(h http.Handler, o Options) *Server {
 // returning).
 func (s *Server) ServeConn(nc net.Conn) {
 	c := newConn(s, nc)
-	if !s.track(c, true) {
+	if !s.conns.Add(c) {
 		nc.Close()
 		return
 	}
-	defer s.track(c, false)
+	defer s.conns.Remove(c)
 	c.serve()
-}
-
-// track adds or removes a connection; adding fails once the server shuts down.
-func (s *Server) track(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.shutdown.Load() {
-			return false
-		}
-		s.conns[c] = struct{}{}
-		return true
-	}
-	delete(s.conns, c)
-	if len(s.conns) == 0 && s.idle != nil {
-		close(s.idle)
-		s.idle = nil
-	}
-	return true
 }
 
 // Shutdown stops taking connections, sends every connection a GOAWAY, lets the streams
 // already begun finish, and returns when every connection is closed, or closes what is
 // left when ctx ends (returning its error).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutdown.Store(true)
-	var idle chan struct{}
-	if len(s.conns) > 0 {
-		if s.idle == nil {
-			s.idle = make(chan struct{})
-		}
-		idle = s.idle
-	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.goAway(0, nil)
-	}
-	if idle == nil {
+	empty := s.conns.Shutdown()
+	s.conns.Each(func(c *conn) { c.goAway(http2.ErrCodeNo, nil) })
+	if empty == nil {
 		return nil
 	}
 	select {
-	case <-idle:
+	case <-empty:
 		return nil
 	case <-ctx.Done():
 		s.Close()
@@ -155,16 +119,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close closes every connection at once.
 func (s *Server) Close() {
-	s.mu.Lock()
-	s.shutdown.Store(true)
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.nc.Close()
-	}
+	s.conns.Close(func(c *conn) { c.nc.Close() })
 }
 
 // tlsState returns nc's TLS state, if it is a TLS connection.
