@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"net"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -187,13 +186,7 @@ func TestClientGoneCancelsBackend(t *testing.T) {
 	}
 	// Over HTTP/2 the client resets the stream: the head path (GET) and the ordinary path
 	// (POST) give up the backend request too.
-	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: pool, ServerName: "api.test"},
-		ForceAttemptHTTP2: true,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
-		},
-	}
+	tr := apiTransport(pool, port)
 	defer tr.CloseIdleConnections()
 	for _, method := range []string{"GET", "POST"} {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -41,13 +41,7 @@ func TestHeadPathMatchesOrdinaryPath(t *testing.T) {
 		g, p, port := echoGW(t, opts...)
 		pool := x509.NewCertPool()
 		pool.AddCert(p.gwRoot.Cert)
-		tr := &http.Transport{
-			TLSClientConfig:   &tls.Config{RootCAs: pool, ServerName: "api.test"},
-			ForceAttemptHTTP2: true,
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
-			},
-		}
+		tr := apiTransport(pool, port)
 		defer tr.CloseIdleConnections()
 		c := &http.Client{Transport: tr, Timeout: 20 * time.Second}
 		var out []pathAnswer
@@ -101,6 +95,18 @@ func TestHeadPathMatchesOrdinaryPath(t *testing.T) {
 		if !reflect.DeepEqual(head[i], std[i]) {
 			t.Errorf("%s %s:\ngateway/h2: %+v\nnet/http:   %+v", rq.method, rq.path, head[i], std[i])
 		}
+	}
+}
+
+// apiTransport is a client transport for https://api.test/ on the gateway's port, trusting
+// pool, HTTP/2 where the gateway offers it.
+func apiTransport(pool *x509.CertPool, port string) *http.Transport {
+	return &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: pool, ServerName: "api.test"},
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
+		},
 	}
 }
 
