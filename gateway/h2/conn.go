@@ -83,6 +83,13 @@ type conn struct {
 	resetNext int
 }
 
+// forgetID records that the server dropped stream id: what the client sends on it
+// later is ignored.
+func (c *conn) forgetID(id uint32) {
+	c.resetIDs[c.resetNext] = id
+	c.resetNext = (c.resetNext + 1) % len(c.resetIDs)
+}
+
 // wasReset reports whether the server reset stream id lately.
 func (c *conn) wasReset(id uint32) bool {
 	for _, r := range c.resetIDs {
@@ -444,8 +451,7 @@ func (c *conn) resetLocked(id uint32, code http2.ErrCode) {
 	}
 	c.wfr.WriteRSTStream(id, code)
 	c.controlLocked()
-	c.resetIDs[c.resetNext] = id
-	c.resetNext = (c.resetNext + 1) % len(c.resetIDs)
+	c.forgetID(id)
 	if st := c.streams[id]; st != nil {
 		st.abortLocked(errStreamReset, true)
 	}

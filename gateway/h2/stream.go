@@ -67,7 +67,10 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
 	if c.goingAway {
-		return nil // after GOAWAY: neither served nor answered (RFC 9113 §6.8)
+		// After GOAWAY: neither served nor answered (RFC 9113 §6.8), and the frames that
+		// follow it on the stream are dropped.
+		c.forgetID(id)
+		return nil
 	}
 	if c.running >= int(c.s.o.MaxConcurrentStreams) {
 		// Handlers still run for streams the client may have reset: the client is
@@ -107,6 +110,9 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 // onTrailersLocked takes the request trailers of st: a HEADERS frame that ends the
 // stream, without pseudo-header fields.
 func (c *conn) onTrailersLocked(st *stream, f *http2.MetaHeadersFrame) error {
+	if st.reset && c.wasReset(st.id) {
+		return nil // in flight when the server reset the stream
+	}
 	if st.remoteDone || st.reset {
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeStreamClosed}
 	}
