@@ -184,8 +184,8 @@ func TestInboundWithCurl(t *testing.T) {
 }
 
 // TestRotationUnderLoad rotates the backend's truststore (a new keystore, then a PUT of
-// the reference) and the virtual host's certificate under steady load: no request fails,
-// and the new certificate is served within a second.
+// the reference) and the virtual host's certificate under steady load, over HTTP/1.1 and
+// HTTP/2: no request fails, and the new certificate is served within a second.
 func TestRotationUnderLoad(t *testing.T) {
 	p := newInboundPKI(t)
 	r := startLab(t, "healthy.one-way")
@@ -202,17 +202,23 @@ func TestRotationUnderLoad(t *testing.T) {
 	newLeaf := newRoot.Issue(pkitest.Options{CommonName: "api.test", DNSNames: []string{"api.test"}})
 	pool.AddCert(newRoot.Cert)
 	dialer := &net.Dialer{}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: "api.test"},
-		DialContext:         func(ctx context.Context, n, _ string) (net.Conn, error) { return dialer.DialContext(ctx, n, addr) },
-		MaxIdleConnsPerHost: 4,
-	}}
-	var ok, failed atomic.Int64
+	// Four clients on HTTP/1.1 connections, four on streams of HTTP/2 connections.
+	var clients [2]*http.Client
+	for i := range clients {
+		clients[i] = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: "api.test"},
+			DialContext:         func(ctx context.Context, n, _ string) (net.Conn, error) { return dialer.DialContext(ctx, n, addr) },
+			MaxIdleConnsPerHost: 4,
+			ForceAttemptHTTP2:   i == 1,
+		}}
+	}
+	var ok, okH2, failed atomic.Int64
 	var firstErr atomic.Value
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for range 4 {
+	for i := range 8 {
 		wg.Add(1)
+		client := clients[i%2]
 		go func() {
 			defer wg.Done()
 			for {
@@ -224,6 +230,9 @@ func TestRotationUnderLoad(t *testing.T) {
 				resp, err := client.Get("https://api.test/backend/")
 				if err == nil {
 					resp.Body.Close()
+					if resp.ProtoMajor == 2 && resp.StatusCode == 200 {
+						okH2.Add(1)
+					}
 				}
 				if err != nil || resp.StatusCode != 200 {
 					failed.Add(1)
@@ -277,15 +286,16 @@ func TestRotationUnderLoad(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	t.Logf("%d requests succeeded, %d failed; the new certificate was served %v after the change", ok.Load(), failed.Load(), served)
+	t.Logf("%d requests succeeded (%d over HTTP/2), %d failed; the new certificate was served %v after the change",
+		ok.Load(), okH2.Load(), failed.Load(), served)
 	if failed.Load() > 0 {
 		t.Errorf("%d requests failed during rotation; first: %v", failed.Load(), firstErr.Load())
 	}
 	if served > time.Second {
 		t.Errorf("new certificate served after %v; want within a second", served)
 	}
-	if ok.Load() < 20 {
-		t.Errorf("only %d requests during the test: no load", ok.Load())
+	if ok.Load() < 20 || okH2.Load() < 10 {
+		t.Errorf("only %d requests (%d over HTTP/2) during the test: no load", ok.Load(), okH2.Load())
 	}
 }
 
