@@ -131,6 +131,7 @@ func TestServeBadUsage(t *testing.T) {
 		{"serve", "--admin", "nonsense"},
 		{"serve", "extra"},
 		{"serve", "--data", "/proc/tlsgate-cannot-be-here"},
+		{"serve", "--http2-server", "nghttpd"},
 	} {
 		code, _, errOut := runMain(t, args...)
 		if code != ExitUsage || !strings.HasPrefix(errOut, "error: ") {
