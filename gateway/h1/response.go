@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // response is the http.ResponseWriter of one request. It is reused by the connection's
@@ -166,7 +168,7 @@ func (w *response) commit(final bool) {
 		h.Set("Connection", "keep-alive")
 	}
 	if w.chunked {
-		w.trailers = declaredTrailers(h)
+		w.trailers = DeclaredTrailers(h)
 	}
 	bw := w.c.bw
 	proto := "HTTP/1.1"
@@ -307,12 +309,13 @@ func WriteField(bw *bufio.Writer, k, v string) {
 	bw.WriteString("\r\n")
 }
 
-// declaredTrailers are the fields a response announced in its Trailer header.
-func declaredTrailers(h http.Header) []string {
+// DeclaredTrailers returns the fields h's Trailer field announces, in canonical form,
+// but those that may not be trailers (RFC 9110 §6.5.1: framing, routing, Content-Length...).
+func DeclaredTrailers(h http.Header) []string {
 	var out []string
 	for _, v := range h["Trailer"] {
-		for _, k := range strings.Split(v, ",") {
-			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" {
+		for k := range Tokens(v) {
+			if k = http.CanonicalHeaderKey(k); httpguts.ValidTrailerHeader(k) {
 				out = append(out, k)
 			}
 		}

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bytes"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -68,5 +69,19 @@ func TestTokens(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("a break after the first token yielded %d tokens", n)
+	}
+}
+
+// TestDeclaredTrailers: the names a Trailer field lists, canonical, in order, empty
+// elements skipped, and those that may not be trailers (Content-Length, Host...) left out.
+func TestDeclaredTrailers(t *testing.T) {
+	h := http.Header{"Trailer": {"x-checksum, ,Content-Length", "grpc-status,host,X-B"}}
+	got := DeclaredTrailers(h)
+	want := []string{"X-Checksum", "Grpc-Status", "X-B"}
+	if !slices.Equal(got, want) {
+		t.Errorf("DeclaredTrailers(%v) = %q; want %q", h, got, want)
+	}
+	if got := DeclaredTrailers(http.Header{}); got != nil {
+		t.Errorf("no Trailer field: got %q; want none", got)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/tlsgate/tlsgate/gateway/h1"
 )
 
 // response is the http.ResponseWriter of one stream. Only its handler uses it.
@@ -66,7 +68,7 @@ func (w *response) WriteHeader(code int) {
 			w.header.Del("Content-Length")
 		}
 	}
-	w.trailers = declaredTrailers(w.header)
+	w.trailers = h1.DeclaredTrailers(w.header)
 }
 
 func (w *response) bodyAllowed() bool {
@@ -210,19 +212,6 @@ func appendField(fs []hpack.HeaderField, k, v string) []hpack.HeaderField {
 		return fs
 	}
 	return append(fs, hpack.HeaderField{Name: k, Value: v})
-}
-
-// declaredTrailers returns the names a response's Trailer field declares.
-func declaredTrailers(h http.Header) []string {
-	var names []string
-	for _, v := range h["Trailer"] {
-		for k := range strings.SplitSeq(v, ",") {
-			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" && httpguts.ValidTrailerHeader(k) {
-				names = append(names, k)
-			}
-		}
-	}
-	return names
 }
 
 // writeHeadersLocked queues a HEADERS frame (and CONTINUATIONs) with status and h's

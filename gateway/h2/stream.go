@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 
+	"github.com/tlsgate/tlsgate/gateway/h1"
 	"github.com/tlsgate/tlsgate/gateway/watch"
 )
 
@@ -203,15 +204,11 @@ func (st *stream) request(f *http2.MetaHeadersFrame) (*http.Request, error) {
 	} else if vs := header["Content-Length"]; len(vs) > 0 && vs[0] != "0" {
 		return nil, errors.New("content-length on a request without a body")
 	}
-	if names := header["Trailer"]; len(names) > 0 {
-		st.trailer = http.Header{}
-		for _, v := range names {
-			for k := range strings.SplitSeq(v, ",") {
-				if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" && httpguts.ValidTrailerHeader(k) {
-					st.trailer[k] = nil
-				}
-			}
+	for _, k := range h1.DeclaredTrailers(header) {
+		if st.trailer == nil {
+			st.trailer = http.Header{}
 		}
+		st.trailer[k] = nil
 	}
 	ctx := watch.New(st.c.ctx)
 	st.ctx, st.cancel = ctx, ctx.Cancel
