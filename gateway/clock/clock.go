@@ -5,6 +5,7 @@
 package clock
 
 import (
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,3 +49,22 @@ func run() {
 		}
 	}()
 }
+
+// HTTPDate returns the current time as an HTTP Date field's value (http.TimeFormat),
+// formatted once a second rather than for every response.
+func HTTPDate() string {
+	now := time.Now().Unix()
+	if d := lastDate.Load(); d != nil && d.unix == now {
+		return d.text
+	}
+	d := &dateText{unix: now, text: time.Unix(now, 0).UTC().Format(http.TimeFormat)}
+	lastDate.Store(d)
+	return d.text
+}
+
+type dateText struct {
+	unix int64
+	text string
+}
+
+var lastDate atomic.Pointer[dateText]

@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -27,5 +28,17 @@ func TestDeadline(t *testing.T) {
 	time.Sleep(2*Tick + 50*time.Millisecond)
 	if d3 := Deadline(long); !d3.After(d1) {
 		t.Errorf("Deadline(1m) after two ticks = %v; want after %v", d3, d1)
+	}
+}
+
+// TestHTTPDate: the Date value parses as http.TimeFormat and is the current second.
+func TestHTTPDate(t *testing.T) {
+	before := time.Now().Truncate(time.Second)
+	d, err := time.Parse(http.TimeFormat, HTTPDate())
+	if err != nil {
+		t.Fatalf("HTTPDate() = %q: %v", HTTPDate(), err)
+	}
+	if after := time.Now(); d.Before(before) || d.After(after) {
+		t.Errorf("HTTPDate() = %v; want between %v and %v", d, before, after)
 	}
 }

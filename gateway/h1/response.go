@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/tlsgate/tlsgate/gateway/clock"
 )
 
 // response is the http.ResponseWriter of one request. It is reused by the connection's
@@ -390,9 +392,8 @@ func WriteStatusLine(bw *bufio.Writer, proto string, code int) {
 
 // WriteDate writes the Date field with the current time.
 func WriteDate(bw *bufio.Writer) {
-	var d [len(http.TimeFormat) + 8]byte
 	bw.WriteString("Date: ")
-	bw.Write(time.Now().UTC().AppendFormat(d[:0], http.TimeFormat))
+	bw.WriteString(clock.HTTPDate())
 	bw.WriteString("\r\n")
 }
 

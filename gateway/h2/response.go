@@ -4,13 +4,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/tlsgate/tlsgate/gateway/clock"
 	"github.com/tlsgate/tlsgate/gateway/h1"
 )
 
@@ -221,7 +220,7 @@ func (c *conn) writeHeadersLocked(st *stream, status int, h http.Header, end boo
 	c.hbuf.Reset()
 	c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: statusText(status)})
 	if _, ok := h["Date"]; !ok && status >= 200 {
-		c.henc.WriteField(hpack.HeaderField{Name: "date", Value: date()})
+		c.henc.WriteField(hpack.HeaderField{Name: "date", Value: clock.HTTPDate()})
 	}
 	for k, vs := range h {
 		if k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) {
@@ -375,21 +374,3 @@ var statusCodes = func() (s [600]string) {
 	}
 	return s
 }()
-
-// date returns the current Date field's value, formatted once a second.
-func date() string {
-	now := time.Now().Unix()
-	if d := lastDate.Load(); d != nil && d.unix == now {
-		return d.text
-	}
-	d := &dateText{unix: now, text: time.Unix(now, 0).UTC().Format(http.TimeFormat)}
-	lastDate.Store(d)
-	return d.text
-}
-
-type dateText struct {
-	unix int64
-	text string
-}
-
-var lastDate atomic.Pointer[dateText]
