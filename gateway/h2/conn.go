@@ -54,19 +54,18 @@ type conn struct {
 	cond *sync.Cond // windows opened, frames written, streams reset, the connection closed
 
 	// Writing, under mu.
-	out       []byte        // frames queued
-	spare     []byte        // the other buffer: out is swapped with it for each write
-	wfr       *http2.Framer // writes into out
-	henc      *hpack.Encoder
-	hbuf      bytes.Buffer
-	flushing  bool  // a goroutine is writing out
-	werr      error // the connection cannot be written any more
-	control   int   // control frames queued since the last write
-	wdl       time.Time
-	sendWin   int32 // the connection's send window
-	initWin   int32 // the client's initial stream window
-	maxFrame  uint32
-	maxHeader uint32 // the client's header list limit (0: none)
+	out      []byte        // frames queued
+	spare    []byte        // the other buffer: out is swapped with it for each write
+	wfr      *http2.Framer // writes into out
+	henc     *hpack.Encoder
+	hbuf     bytes.Buffer
+	flushing bool  // a goroutine is writing out
+	werr     error // the connection cannot be written any more
+	control  int   // control frames queued since the last write
+	wdl      time.Time
+	sendWin  int32 // the connection's send window
+	initWin  int32 // the client's initial stream window
+	maxFrame uint32
 
 	// Streams, under mu.
 	streams   map[uint32]*stream
@@ -76,7 +75,6 @@ type conn struct {
 	recvWin   int32  // what the client may still send on the connection
 	credit    int32  // connection window consumed and not yet returned
 	goingAway bool   // a GOAWAY was sent: no new streams
-	closed    bool   // the reader is done
 	// resetIDs are the streams reset last by the server: frames the client sent on them
 	// before it learned of the reset are ignored (RFC 9113 §5.4.2).
 	resetIDs  [64]uint32
@@ -291,8 +289,6 @@ func (c *conn) onSettings(f *http2.SettingsFrame) error {
 			c.maxFrame = s.Val
 		case http2.SettingHeaderTableSize:
 			c.henc.SetMaxDynamicTableSizeLimit(s.Val)
-		case http2.SettingMaxHeaderListSize:
-			c.maxHeader = s.Val
 		}
 		return nil
 	})
@@ -507,7 +503,6 @@ func (c *conn) endLocked() {
 // written (a GOAWAY last), lets the client close first for a moment, and closes.
 func (c *conn) close() {
 	c.mu.Lock()
-	c.closed = true
 	c.endLocked()
 	for c.flushing {
 		c.cond.Wait()

@@ -102,17 +102,6 @@ func (w *response) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteString lets io.WriteString skip a copy.
-func (w *response) WriteString(s string) (int, error) {
-	if len(w.pending)+len(s) <= pendingMax && w.wroteHeader && w.bodyAllowed() &&
-		(w.length < 0 || w.written+int64(len(s)) <= w.length) && w.req.Method != http.MethodHead {
-		w.written += int64(len(s))
-		w.pending = append(w.pending, s...)
-		return len(s), nil
-	}
-	return w.Write([]byte(s))
-}
-
 // send queues the HEADERS if not yet sent, what is pending and p, and writes them; final
 // ends the stream (with the trailers, if any).
 func (w *response) send(p []byte, final bool) error {

@@ -24,8 +24,7 @@ import (
 type stream struct {
 	c      *conn
 	id     uint32
-	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelFunc // cancels the request's context
 
 	sendWin int32 // what the server may still send
 	recvWin int32 // what the client may still send
@@ -211,7 +210,7 @@ func (st *stream) request(f *http2.MetaHeadersFrame) (*http.Request, error) {
 		st.trailer[k] = nil
 	}
 	ctx := watch.New(st.c.ctx)
-	st.ctx, st.cancel = ctx, ctx.Cancel
+	st.cancel = ctx.Cancel
 	req := &http.Request{
 		Method:        method,
 		URL:           u,
@@ -236,7 +235,7 @@ func (st *stream) request(f *http2.MetaHeadersFrame) (*http.Request, error) {
 // answer it.
 func (st *stream) minimalRequest(f *http2.MetaHeadersFrame) *http.Request {
 	ctx := watch.New(st.c.ctx)
-	st.ctx, st.cancel = ctx, ctx.Cancel
+	st.cancel = ctx.Cancel
 	if !f.StreamEnded() {
 		st.bodyClosed = true
 	}
