@@ -46,7 +46,8 @@ func TestSettingsAndPing(t *testing.T) {
 }
 
 // TestSimpleGET: a small response is HEADERS then DATA with END_STREAM; an empty one
-// ends with the HEADERS (or an empty DATA); fields are lowercase.
+// ends with the HEADERS (or an empty DATA); fields are lowercase, and those HTTP/2
+// forbids (connection-specific, "te" but "trailers") or that are invalid are not sent.
 func TestSimpleGET(t *testing.T) {
 	ts := servePlain(t, rawHandler(nil), Options{})
 	rc := connect(t, ts)
@@ -60,8 +61,12 @@ func TestSimpleGET(t *testing.T) {
 	}
 	var xa string
 	for _, f := range s.header {
-		if f.Name != strings.ToLower(f.Name) || f.Name == "connection" || f.Name == "transfer-encoding" {
-			t.Errorf("response field %q is not allowed in HTTP/2", f.Name)
+		switch f.Name {
+		case "connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "x-bad", "x-bad name":
+			t.Errorf("response field %q: the handler's connection-specific or invalid field was sent", f.Name)
+		}
+		if f.Name != strings.ToLower(f.Name) {
+			t.Errorf("response field %q is not lowercase", f.Name)
 		}
 		if f.Name == "x-a" {
 			xa = f.Value

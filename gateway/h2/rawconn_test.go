@@ -464,6 +464,11 @@ func rawHandler(g *gate) http.Handler {
 		switch r.URL.Path {
 		case "/hello":
 			w.Header().Set("X-A", "1")
+			// Fields HTTP/2 forbids or that are invalid: none may be sent.
+			for k, v := range map[string]string{"Connection": "close", "Keep-Alive": "timeout=5", "Transfer-Encoding": "chunked",
+				"Upgrade": "h2c", "Proxy-Connection": "x", "Te": "gzip", "X-Bad": "a\x01b", "X-Bad Name": "1"} {
+				w.Header()[k] = []string{v}
+			}
 			io.WriteString(w, "hello")
 		case "/empty":
 		case "/read":

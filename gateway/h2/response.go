@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
@@ -195,11 +194,18 @@ func (w *response) trailerFields() []hpack.HeaderField {
 }
 
 func appendField(fs []hpack.HeaderField, k, v string) []hpack.HeaderField {
-	k = lower(k)
-	if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) || connectionFields[k] {
-		return fs
+	if k, ok := sendable(k, v); ok {
+		fs = append(fs, hpack.HeaderField{Name: k, Value: v})
 	}
-	return append(fs, hpack.HeaderField{Name: k, Value: v})
+	return fs
+}
+
+// sendable returns a field's name as HTTP/2 sends it (lower case), and whether the field
+// may be sent: a valid name and value, not connection-specific (RFC 9113 §8.2.2).
+func sendable(k, v string) (string, bool) {
+	k = lower(k)
+	ok := h1.ValidToken(k) && h1.ValidValue(v) && !connectionFields[k] && (k != "te" || v == "trailers")
+	return k, ok
 }
 
 // writeHeadersLocked queues a HEADERS frame (and CONTINUATIONs) with status and h's
@@ -212,16 +218,13 @@ func (c *conn) writeHeadersLocked(st *stream, status int, h http.Header, end boo
 		c.henc.WriteField(hpack.HeaderField{Name: "date", Value: clock.HTTPDate()})
 	}
 	for k, vs := range h {
-		if k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) {
-			if k == "Trailer" {
-				for _, v := range vs {
-					c.encode(k, v)
-				}
-			}
-			continue
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			continue // sent after the body
 		}
 		for _, v := range vs {
-			c.encode(k, v)
+			if k, ok := sendable(k, v); ok {
+				c.henc.WriteField(hpack.HeaderField{Name: k, Value: v})
+			}
 		}
 	}
 	c.writeBlockLocked(st, end)
@@ -234,19 +237,6 @@ func (c *conn) writeFieldsLocked(st *stream, fs []hpack.HeaderField, end bool) {
 		c.henc.WriteField(f)
 	}
 	c.writeBlockLocked(st, end)
-}
-
-// encode adds one field to the header block being built, unless HTTP/2 forbids it or it
-// is invalid.
-func (c *conn) encode(k, v string) {
-	k = lower(k)
-	if connectionFields[k] || !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
-		return
-	}
-	if k == "te" && v != "trailers" {
-		return
-	}
-	c.henc.WriteField(hpack.HeaderField{Name: k, Value: v})
 }
 
 // writeBlockLocked queues the header block in hbuf as HEADERS and CONTINUATION frames.
