@@ -26,7 +26,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -182,7 +181,7 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, error) {
 	if err := s.check(ctx); err != nil {
 		return store.KV{}, err
 	}
-	if err := checkKey(key); err != nil {
+	if err := store.CheckKey(key); err != nil {
 		return store.KV{}, fmt.Errorf("get: %w", err)
 	}
 	var kv store.KV
@@ -260,7 +259,7 @@ func (s *Store) Txn(ctx context.Context, conds []store.Cond, ops []store.Op) (in
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
-	if err := checkTxn(conds, ops); err != nil {
+	if err := store.CheckTxn(conds, ops); err != nil {
 		return 0, fmt.Errorf("txn: %w", err)
 	}
 	if len(ops) == 0 {
@@ -407,43 +406,6 @@ func (s *Store) wrap(op string, err error) error {
 		return store.ErrClosed
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-func checkKey(key string) error {
-	switch {
-	case key == "":
-		return errors.New("empty key")
-	case len(key) > store.MaxKeySize:
-		return fmt.Errorf("key of %d bytes, more than %d: %w", len(key), store.MaxKeySize, store.ErrTooLarge)
-	case !utf8.ValidString(key):
-		return fmt.Errorf("key %q is not UTF-8", key)
-	}
-	return nil
-}
-
-func checkTxn(conds []store.Cond, ops []store.Op) error {
-	for _, c := range conds {
-		if err := checkKey(c.Key); err != nil {
-			return fmt.Errorf("condition: %w", err)
-		}
-		if c.ModRevision < 0 {
-			return fmt.Errorf("condition on %q: negative revision %d", c.Key, c.ModRevision)
-		}
-	}
-	seen := make(map[string]bool, len(ops))
-	for _, op := range ops {
-		if err := checkKey(op.Key); err != nil {
-			return err
-		}
-		if seen[op.Key] {
-			return fmt.Errorf("key %q is in two ops", op.Key)
-		}
-		seen[op.Key] = true
-		if len(op.Value) > store.MaxValueSize {
-			return fmt.Errorf("value of %q has %d bytes, more than %d: %w", op.Key, len(op.Value), store.MaxValueSize, store.ErrTooLarge)
-		}
-	}
-	return nil
 }
 
 func checkConds(kvb *bolt.Bucket, conds []store.Cond) error {

@@ -1,0 +1,102 @@
+package etcdstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tlsgate/tlsgate/store"
+	"github.com/tlsgate/tlsgate/store/etcdstore"
+	"github.com/tlsgate/tlsgate/store/etcdstore/etcdtest"
+	"github.com/tlsgate/tlsgate/store/storetest"
+)
+
+// TestConformance runs the store's conformance suite against a real etcd per subtest;
+// reopening a store with the same Dir reaches the same etcd.
+func TestConformance(t *testing.T) {
+	etcdtest.Need(t)
+	var mu sync.Mutex
+	servers := map[string]*etcdtest.Server{}
+	storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
+		t.Helper()
+		mu.Lock()
+		srv := servers[opts.Dir]
+		if srv == nil {
+			srv = etcdtest.Start(t, opts.Dir)
+			servers[opts.Dir] = srv
+		}
+		mu.Unlock()
+		s, err := etcdstore.Open(t.Context(), etcdstore.Options{Endpoints: []string{srv.Endpoint}, HistoryLimit: opts.HistoryLimit})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
+func open(t *testing.T, endpoint, prefix string) *etcdstore.Store {
+	t.Helper()
+	s, err := etcdstore.Open(t.Context(), etcdstore.Options{Endpoints: []string{endpoint}, Prefix: prefix})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestPrefixesApart: two stores on one etcd with different prefixes see only their own
+// keys, and a watch of one never sees the other's changes.
+func TestPrefixesApart(t *testing.T) {
+	srv := etcdtest.Start(t, t.TempDir())
+	a, b := open(t, srv.Endpoint, "/a/"), open(t, srv.Endpoint, "/b/")
+	ch, err := a.Watch(t.Context(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Txn(t.Context(), nil, []store.Op{store.Put("k", []byte("b"))}); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := a.Txn(t.Context(), nil, []store.Op{store.Put("k", []byte("a"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-ch:
+		if e.KV.Key != "k" || string(e.KV.Value) != "a" || e.KV.ModRevision != rev {
+			t.Fatalf("watch of /a/ got %+v; want k=a at revision %d", e, rev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event")
+	}
+	kvs, _, err := a.List(t.Context(), "")
+	if err != nil || len(kvs) != 1 || string(kvs[0].Value) != "a" {
+		t.Fatalf("List of /a/: %+v, %v; want k=a only", kvs, err)
+	}
+}
+
+// TestUnreachable: Open against a port where no etcd listens fails within its dial
+// timeout, naming the endpoint.
+func TestUnreachable(t *testing.T) {
+	start := time.Now()
+	_, err := etcdstore.Open(context.Background(), etcdstore.Options{Endpoints: []string{"http://127.0.0.1:1"}, DialTimeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("Open of an endpoint without etcd: %v; want an error naming it", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("Open took %s with a 1 s dial timeout", d)
+	}
+}
+
+// TestEtcdLimit: an etcd that refuses large requests (its default 1.5 MiB) makes a large
+// value ErrTooLarge, with the setting to change.
+func TestEtcdLimit(t *testing.T) {
+	srv := etcdtest.Start(t, t.TempDir(), "--max-request-bytes", "1572864")
+	s := open(t, srv.Endpoint, "")
+	_, err := s.Txn(t.Context(), nil, []store.Op{store.Put("big", make([]byte, 4<<20))})
+	if !errors.Is(err, store.ErrTooLarge) || !strings.Contains(err.Error(), "--max-request-bytes") {
+		t.Fatalf("4 MiB value into an etcd of 1.5 MiB requests: %v; want ErrTooLarge naming --max-request-bytes", err)
+	}
+}
