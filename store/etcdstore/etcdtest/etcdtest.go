@@ -53,8 +53,8 @@ func Start(t testing.TB, dir string, extra ...string) *Server {
 	args := []string{"--name", "node",
 		"--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", s.Endpoint, "--advertise-client-urls", s.Endpoint,
-		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
-		"--initial-cluster", "node=http://"+peer,
+		"--listen-peer-urls", "http://" + peer, "--initial-advertise-peer-urls", "http://" + peer,
+		"--initial-cluster", "node=http://" + peer,
 		"--max-request-bytes", "10485760", "--log-level", "warn"}
 	s.cmd = exec.Command("etcd", append(args, extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
