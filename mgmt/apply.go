@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tlsgate/tlsgate/cluster"
 	"github.com/tlsgate/tlsgate/config"
 )
 
@@ -93,23 +94,24 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 }
 
 // getStatus serves GET /tlsgate/v1/status: the version, the store revision, and, with a
-// gateway in the process, the revision it serves (behind the store's for more than a few
-// seconds: inbound.truststore.stale), what it could not serve, and its counters.
+// gateway in the process, the revision it serves (behind the configuration stored:
+// inbound.truststore.stale), what it could not serve, and its counters; and, when gateway
+// nodes report to the store (a cluster on etcd), each node's state, stale ones named.
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	rev, err := s.store.Revision(r.Context())
 	if err != nil {
 		return err
 	}
 	out := map[string]any{"version": s.ver, "revision": rev}
+	// Staleness is judged on configuration keys only (others, such as the audit log's
+	// and the node reports, do not count).
+	kvs, _, err := s.store.List(r.Context(), config.ConfigPrefix)
+	if err != nil {
+		return err
+	}
 	if s.rt != nil {
 		served := s.rt.Revision()
 		gw := map[string]any{"revision": served, "counters": s.rt.Counters(), "problems": nonNil(s.rt.Problems()), "targets": s.rt.Health()}
-		// The gateway is stale when a configuration key changed after the revision it
-		// serves (other keys, such as the audit log's, do not count).
-		kvs, _, err := s.store.List(r.Context(), config.ConfigPrefix)
-		if err != nil {
-			return err
-		}
 		var latest int64
 		var changed []string
 		for _, kv := range kvs {
@@ -127,6 +129,21 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		out["gateway"] = gw
+	}
+	reports, err := cluster.List(r.Context(), s.store)
+	if err != nil {
+		return err
+	}
+	if len(reports) > 0 {
+		nodes := cluster.Assess(reports, kvs, s.now(), s.every)
+		var stale []string
+		for _, n := range nodes {
+			if n.Stale != nil {
+				stale = append(stale, n.Node)
+			}
+		}
+		out["nodes"] = nodes
+		out["staleNodes"] = nonNil(stale)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -42,6 +42,10 @@ type Options struct {
 	// Runtime, when set, is the gateway whose served revision and counters
 	// GET /tlsgate/v1/status reports.
 	Runtime Runtime
+	// ReportEvery is how often the gateway nodes sharing the store report (package
+	// cluster); status calls a node silent after three periods without a report. 0 means
+	// cluster.DefaultEvery.
+	ReportEvery time.Duration
 }
 
 // Runtime is what the management API reports of a gateway running in the same process.
@@ -62,6 +66,7 @@ type Server struct {
 	ver    string
 	found  *observe.Findings
 	rt     Runtime
+	every  time.Duration // how often gateway nodes report (Options.ReportEvery)
 }
 
 // New returns a Server over o.Store.
@@ -69,7 +74,7 @@ func New(o Options) (*Server, error) {
 	if o.Store == nil || o.Sealer == nil {
 		return nil, errors.New("mgmt: a store and a sealer are required")
 	}
-	s := &Server{store: o.Store, sealer: o.Sealer, log: o.Logger, now: o.Now, mux: http.NewServeMux(), ver: o.Version, found: o.Findings, rt: o.Runtime}
+	s := &Server{store: o.Store, sealer: o.Sealer, log: o.Logger, now: o.Now, mux: http.NewServeMux(), ver: o.Version, found: o.Findings, rt: o.Runtime, every: o.ReportEvery}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

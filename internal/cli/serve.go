@@ -12,14 +12,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
+	"github.com/tlsgate/tlsgate/cluster"
 	"github.com/tlsgate/tlsgate/config"
 	"github.com/tlsgate/tlsgate/gateway"
 	"github.com/tlsgate/tlsgate/masterkey"
 	"github.com/tlsgate/tlsgate/mgmt"
 	"github.com/tlsgate/tlsgate/observe"
+	"github.com/tlsgate/tlsgate/store"
 	"github.com/tlsgate/tlsgate/store/boltstore"
+	"github.com/tlsgate/tlsgate/store/etcdstore"
 )
 
 const serveHelp = `
@@ -33,7 +37,15 @@ a bolt store under --data, private keys are sealed under a master key kept besid
 TLSGATE_ADMIN_TOKEN to choose it. Requests need "Authorization: Bearer TOKEN" (or Basic
 with the token as password).
 
-Files under --data: tlsgate.db (the store), master.key, mgmt.log (one JSON line per
+A cluster of gateway nodes shares one etcd instead (--etcd): every node runs tlsgate serve
+with the same --etcd and --etcd-prefix, its own --node name and the same master key
+(TLSGATE_MASTER_KEY, or master.key copied from the first node); each reloads from etcd's
+watch and reports the store revision it serves, and GET /tlsgate/v1/status on any node
+lists the nodes, those serving an older configuration than the one stored named
+(inbound.truststore.stale). etcd must accept requests of 10 MiB
+(--max-request-bytes=10485760).
+
+Files under --data: tlsgate.db (the store, unless --etcd), master.key, mgmt.log (one JSON line per
 management request and change; never a key, password or token), access.log (one JSON line
 per gateway request: message ID, proxy, target, status, fault code and source, cause, TLS
 of both legs, durations), gateway.log (handshake failures, reloads).
@@ -41,13 +53,22 @@ of both legs, durations), gateway.log (handshake failures, reloads).
 Examples:
   tlsgate serve
   TLSGATE_ADMIN_TOKEN=$(openssl rand -hex 24) tlsgate serve --data /var/lib/tlsgate --admin 127.0.0.1:9000
-  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9000/v1/organizations`
+  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9000/v1/organizations
+  TLSGATE_MASTER_KEY=$KEY tlsgate serve --etcd http://10.0.0.5:2379 --node gw-1 --listen-host 0.0.0.0`
 
 type serveOptions struct {
 	data, admin, config string
 	listenHost, pprof   string
 	http2Server         string
 	prune, noGateway    bool
+	store               storeFlags
+	node                string
+}
+
+// storeFlags say which store serve opens: the bolt file under --data, or etcd.
+type storeFlags struct {
+	etcd   string // comma-separated client URLs; "" for the bolt store
+	prefix string
 }
 
 func runServe(ctx context.Context, e *env, args []string) int {
@@ -61,8 +82,22 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.BoolVar(&o.noGateway, "no-gateway", false, "run the management API only")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback `ADDR`, e.g. 127.0.0.1:6060")
 	fs.StringVar(&o.http2Server, "http2-server", "tlsgate", "the `SERVER` of HTTP/2 on virtual hosts: tlsgate (its own) or net/http (Go's standard one)")
+	fs.StringVar(&o.store.etcd, "etcd", "", "keep the state in etcd at these client `URLS` (comma-separated) instead of the bolt store: a cluster of nodes")
+	fs.StringVar(&o.store.prefix, "etcd-prefix", etcdstore.DefaultPrefix, "with --etcd: the `PREFIX` of tlsgate's keys in etcd")
+	fs.StringVar(&o.node, "node", "", "with --etcd: this node's `NAME` in the cluster's status (default: the host name)")
 	if code, done := parseFlags(fs, e, args); done {
 		return code
+	}
+	if o.store.etcd == "" && o.node != "" {
+		return fail(e, ExitUsage, errors.New("serve: --node without --etcd"), "a node name names a node of a cluster on etcd; give --etcd too")
+	}
+	if o.store.etcd != "" {
+		if o.node == "" {
+			o.node, _ = os.Hostname()
+		}
+		if err := cluster.CheckNode(o.node); err != nil {
+			return fail(e, ExitUsage, fmt.Errorf("serve: --node: %w", err), "give --node NAME")
+		}
 	}
 	if o.http2Server != "tlsgate" && o.http2Server != "net/http" {
 		return fail(e, ExitUsage, fmt.Errorf("serve: --http2-server %q: unknown server", o.http2Server), "give tlsgate or net/http")
@@ -73,7 +108,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if _, _, err := net.SplitHostPort(o.admin); err != nil {
 		return fail(e, ExitUsage, fmt.Errorf("serve: --admin %q: %w", o.admin, err), "give HOST:PORT, e.g. 127.0.0.1:9000")
 	}
-	st, err := openState(o.data)
+	st, err := openStateWith(ctx, o.data, o.store)
 	if err != nil {
 		return fail(e, ExitUsage, err, st.hint)
 	}
@@ -137,6 +172,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(e.stdout, "management API: %s (Edge v1 routes, e.g. %s/v1/organizations)\n", url, url)
 	fmt.Fprintf(e.stdout, "data directory: %s (%s)\n", st.dir, keySourceText(st.keySource))
+	fmt.Fprintf(e.stdout, "store: %s\n", st.where)
 	switch {
 	case created && os.Getenv(mgmt.AdminTokenEnv) != "":
 		fmt.Fprintf(e.stdout, "admin token: the one given in %s\n", mgmt.AdminTokenEnv)
@@ -157,6 +193,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		}()
 		select {
 		case <-gw.Ready():
+			if o.store.etcd != "" {
+				p := &cluster.Publisher{Store: st.store, Node: o.node, Version: Version, Logger: st.log}
+				go p.Run(ctx, gw)
+				fmt.Fprintf(e.stdout, "cluster: node %s reports the revision it serves to the store\n", o.node)
+			}
 			fmt.Fprintf(e.stdout, "gateway: serving store revision %d on %s\n", gw.Revision(), hostOrAll(o.listenHost))
 			for _, p := range gw.Problems() {
 				fmt.Fprintf(e.stdout, "gateway: not served: %s\n", p)
@@ -211,7 +252,8 @@ func (s *state) gateway(listenHost string, stdHTTP2 bool, findings *observe.Find
 // state is what serve (and offline apply/export) open under a data directory.
 type state struct {
 	dir       string
-	store     *boltstore.Store
+	store     store.Store
+	where     string // the store, said for people
 	key       *masterkey.Key
 	keySource masterkey.Source
 	log       *slog.Logger
@@ -233,8 +275,13 @@ func (s *state) close() {
 }
 
 // openState creates the data directory (mode 0700) if needed and opens the master key,
-// the store and the log under it. On error the returned state carries a hint.
+// the bolt store and the log under it. On error the returned state carries a hint.
 func openState(dir string) (*state, error) {
+	return openStateWith(context.Background(), dir, storeFlags{})
+}
+
+// openStateWith is openState with the store sf says: the bolt file under dir, or etcd.
+func openStateWith(ctx context.Context, dir string, sf storeFlags) (*state, error) {
 	st := &state{dir: dir}
 	if abs, err := filepath.Abs(dir); err == nil {
 		st.dir = abs
@@ -243,7 +290,8 @@ func openState(dir string) (*state, error) {
 		st.hint = "choose a writable directory with --data"
 		return st, fmt.Errorf("data directory: %w", err)
 	}
-	key, src, err := masterkey.Load(filepath.Join(dir, "master.key"), os.Getenv(masterkey.EnvVar))
+	keyPath := filepath.Join(dir, "master.key")
+	key, src, err := masterkey.Load(keyPath, os.Getenv(masterkey.EnvVar))
 	if err != nil {
 		st.hint = "the master key seals every private key; restore the file or set " + masterkey.EnvVar
 		return st, err
@@ -256,14 +304,46 @@ func openState(dir string) (*state, error) {
 	}
 	st.logFile = f
 	st.log = slog.New(slog.NewJSONHandler(f, nil))
+	if sf.etcd != "" {
+		return st, st.openEtcd(ctx, sf, keyPath)
+	}
 	db, err := boltstore.Open(filepath.Join(dir, "tlsgate.db"), boltstore.Options{Timeout: 2 * time.Second, Logger: st.log})
 	if err != nil {
 		st.close()
 		st.hint = "is 'tlsgate serve' already running on this data directory? Stop it, or talk to it with --admin"
 		return st, err
 	}
-	st.store = db
+	st.store, st.where = db, "bolt file "+db.Path()
 	return st, nil
+}
+
+// openEtcd opens the etcd store sf names. A master key this start created is refused
+// (and removed) when the store already holds a configuration: its private keys were
+// sealed under the cluster's key, which this node must be given.
+func (st *state) openEtcd(ctx context.Context, sf storeFlags, keyPath string) error {
+	var endpoints []string
+	for _, u := range strings.Split(sf.etcd, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			endpoints = append(endpoints, u)
+		}
+	}
+	db, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: endpoints, Prefix: sf.prefix, Logger: st.log})
+	if err != nil {
+		st.close()
+		st.hint = "check --etcd (client URLs such as http://127.0.0.1:2379) and that etcd runs there"
+		return err
+	}
+	st.store, st.where = db, fmt.Sprintf("etcd %s, prefix %s", db.Endpoints(), db.Prefix())
+	if st.keySource == masterkey.FromCreated {
+		kvs, _, err := db.List(ctx, "/")
+		if err == nil && len(kvs) > 0 {
+			os.Remove(keyPath)
+			st.close()
+			st.hint = fmt.Sprintf("give this node the cluster's master key: copy master.key from another node into %s, or set %s", st.dir, masterkey.EnvVar)
+			return fmt.Errorf("etcd store at %s already holds tlsgate's state, sealed under another master key than the one this start would create", db.Endpoints())
+		}
+	}
+	return nil
 }
 
 // readDocument reads a declarative YAML file, certificate and key files included.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,20 +20,27 @@ import (
 )
 
 // TestHelperServeProcess is not a test: it is 'tlsgate serve' in a child process for
-// TestServeSurvivesKill.
+// TestServeSurvivesKill and TestServeCluster (more arguments, one per line, in
+// TLSGATE_TEST_ARGS).
 func TestHelperServeProcess(t *testing.T) {
 	if os.Getenv("TLSGATE_TEST_SERVE_CHILD") != "1" {
 		t.Skip("helper process")
 	}
-	os.Exit(Main(context.Background(), []string{"serve", "--data", os.Getenv("TLSGATE_TEST_DATA"), "--admin", os.Getenv("TLSGATE_TEST_ADDR")}, io.Discard, os.Stderr))
+	args := []string{"serve", "--data", os.Getenv("TLSGATE_TEST_DATA"), "--admin", os.Getenv("TLSGATE_TEST_ADDR")}
+	if more := os.Getenv("TLSGATE_TEST_ARGS"); more != "" {
+		args = append(args, strings.Split(more, "\n")...)
+	}
+	os.Exit(Main(context.Background(), args, io.Discard, os.Stderr))
 }
 
-// serveChild starts 'tlsgate serve' as a real process and waits until it answers.
-func serveChild(t *testing.T, dir, addr, token string) *exec.Cmd {
+// serveChild starts 'tlsgate serve' as a real process and waits until it answers; env
+// (NAME=value) and args are added to its environment and arguments.
+func serveChild(t *testing.T, dir, addr, token string, env []string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServeProcess$")
 	cmd.Env = append(os.Environ(), "TLSGATE_TEST_SERVE_CHILD=1", "TLSGATE_TEST_DATA="+dir, "TLSGATE_TEST_ADDR="+addr,
-		"TLSGATE_ADMIN_TOKEN="+token, "TLSGATE_MASTER_KEY=")
+		"TLSGATE_ADMIN_TOKEN="+token, "TLSGATE_MASTER_KEY=", "TLSGATE_TEST_ARGS="+strings.Join(args, "\n"))
+	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -79,7 +87,7 @@ func TestServeSurvivesKill(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	const token = "crash-test-token-0123456789"
 	addr := freeAddr(t)
-	child := serveChild(t, dir, addr, token)
+	child := serveChild(t, dir, addr, token, nil)
 	for _, p := range []struct{ path, body string }{
 		{"/v1/organizations", `{"name":"org"}`},
 		{"/v1/organizations/org/environments", `{"name":"test"}`},
@@ -129,7 +137,7 @@ func TestServeSurvivesKill(t *testing.T) {
 
 	// Restart on the same data directory: it opens cleanly and holds every acknowledged write.
 	addr2 := freeAddr(t)
-	serveChild(t, dir, addr2, "")
+	serveChild(t, dir, addr2, "", nil)
 	req, _ := http.NewRequest("GET", "http://"+addr2+"/v1/organizations/org/environments/test/targetservers", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
