@@ -47,3 +47,12 @@ func CheckTxn(conds []Cond, ops []Op) error {
 	}
 	return nil
 }
+
+// Failed returns the error of a condition that did not hold: the key's mod revision is
+// mod (0: it does not exist). It wraps ErrConflict.
+func (c Cond) Failed(mod int64) error {
+	if c.ModRevision == 0 {
+		return fmt.Errorf("key %q exists (mod revision %d): %w", c.Key, mod, ErrConflict)
+	}
+	return fmt.Errorf("key %q has mod revision %d, not %d: %w", c.Key, mod, c.ModRevision, ErrConflict)
+}

@@ -419,10 +419,7 @@ func checkConds(kvb *bolt.Bucket, conds []store.Cond) error {
 			mod = kv.ModRevision
 		}
 		if mod != c.ModRevision {
-			if c.ModRevision == 0 {
-				return fmt.Errorf("key %q exists (mod revision %d): %w", c.Key, mod, store.ErrConflict)
-			}
-			return fmt.Errorf("key %q has mod revision %d, not %d: %w", c.Key, mod, c.ModRevision, store.ErrConflict)
+			return c.Failed(mod)
 		}
 	}
 	return nil

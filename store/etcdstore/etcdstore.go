@@ -245,13 +245,9 @@ func conflict(conds []store.Cond, resp *clientv3.TxnResponse) error {
 				mod = fromEtcd(r.Kvs[0].ModRevision)
 			}
 		}
-		if mod == c.ModRevision {
-			continue
+		if mod != c.ModRevision {
+			return c.Failed(mod)
 		}
-		if c.ModRevision == 0 {
-			return fmt.Errorf("key %q exists (mod revision %d): %w", c.Key, mod, store.ErrConflict)
-		}
-		return fmt.Errorf("key %q has mod revision %d, not %d: %w", c.Key, mod, c.ModRevision, store.ErrConflict)
 	}
 	return fmt.Errorf("a key changed while the transaction ran: %w", store.ErrConflict)
 }

@@ -100,3 +100,26 @@ func TestEtcdLimit(t *testing.T) {
 		t.Fatalf("4 MiB value into an etcd of 1.5 MiB requests: %v; want ErrTooLarge naming --max-request-bytes", err)
 	}
 }
+
+// TestConflictNamesTheKey: a failed condition says which key and what its revision is.
+func TestConflictNamesTheKey(t *testing.T) {
+	srv := etcdtest.Start(t, t.TempDir())
+	s := open(t, srv.Endpoint, "")
+	rev, err := s.Txn(t.Context(), nil, []store.Op{store.Put("k", []byte("v"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		cond store.Cond
+		want string
+	}{
+		{store.Cond{Key: "k", ModRevision: rev + 5}, `key "k" has mod revision 1, not 6`},
+		{store.Cond{Key: "k"}, `key "k" exists (mod revision 1)`},
+		{store.Cond{Key: "absent", ModRevision: 1}, `key "absent" has mod revision 0, not 1`},
+	} {
+		_, err := s.Txn(t.Context(), []store.Cond{{Key: "k", ModRevision: rev}, tt.cond}, []store.Op{store.Put("x", nil)})
+		if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Txn with %+v: %v; want ErrConflict saying %q", tt.cond, err, tt.want)
+		}
+	}
+}
