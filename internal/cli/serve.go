@@ -45,10 +45,10 @@ lists the nodes, those serving an older configuration than the one stored named
 (inbound.truststore.stale). etcd must accept requests of 10 MiB
 (--max-request-bytes=10485760).
 
-Files under --data: tlsgate.db (the store, unless --etcd), master.key, mgmt.log (one JSON line per
-management request and change; never a key, password or token), access.log (one JSON line
-per gateway request: message ID, proxy, target, status, fault code and source, cause, TLS
-of both legs, durations), gateway.log (handshake failures, reloads).
+Files under --data: tlsgate.db (the store, unless --etcd), master.key, mgmt.log (one
+JSON line per management request and change; never a key, password or token), access.log
+(one JSON line per gateway request: message ID, proxy, target, status, fault code and
+source, cause, TLS of both legs, durations), gateway.log (handshake failures, reloads).
 
 Examples:
   tlsgate serve
