@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -12,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +46,8 @@ with the same --etcd and --etcd-prefix, its own --node name and the same master 
 watch and reports the store revision it serves, and GET /tlsgate/v1/status on any node
 lists the nodes, those serving an older configuration than the one stored named
 (inbound.truststore.stale). etcd must accept requests of 10 MiB
-(--max-request-bytes=10485760).
+(--max-request-bytes=10485760); over TLS, give https URLs, --etcd-cacert and, when etcd
+asks for client certificates, --etcd-cert and --etcd-key.
 
 Files under --data: tlsgate.db (the store, unless --etcd), master.key, mgmt.log (one
 JSON line per management request and change; never a key, password or token), access.log
@@ -69,6 +73,40 @@ type serveOptions struct {
 type storeFlags struct {
 	etcd   string // comma-separated client URLs; "" for the bolt store
 	prefix string
+	// TLS towards etcd: the CA file that verifies etcd's certificate, and the client
+	// certificate and key etcd asks for (--client-cert-auth).
+	cacert, cert, key string
+}
+
+// tlsConfig returns the TLS configuration towards etcd the flags ask for, nil when they
+// ask for none and no endpoint is https (then etcd is reached in the clear).
+func (sf storeFlags) tlsConfig(endpoints []string) (*tls.Config, error) {
+	https := slices.ContainsFunc(endpoints, func(u string) bool { return strings.HasPrefix(u, "https://") })
+	if !https && sf.cacert == "" && sf.cert == "" && sf.key == "" {
+		return nil, nil
+	}
+	if (sf.cert == "") != (sf.key == "") {
+		return nil, errors.New("--etcd-cert and --etcd-key go together")
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if sf.cacert != "" {
+		data, err := os.ReadFile(sf.cacert)
+		if err != nil {
+			return nil, fmt.Errorf("--etcd-cacert: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(data) {
+			return nil, fmt.Errorf("--etcd-cacert %s: no PEM certificate in it", sf.cacert)
+		}
+	}
+	if sf.cert != "" {
+		pair, err := tls.LoadX509KeyPair(sf.cert, sf.key)
+		if err != nil {
+			return nil, fmt.Errorf("--etcd-cert %s, --etcd-key %s: %w", sf.cert, sf.key, err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	return c, nil
 }
 
 func runServe(ctx context.Context, e *env, args []string) int {
@@ -84,12 +122,19 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&o.http2Server, "http2-server", "tlsgate", "the `SERVER` of HTTP/2 on virtual hosts: tlsgate (its own) or net/http (Go's standard one)")
 	fs.StringVar(&o.store.etcd, "etcd", "", "keep the state in etcd at these client `URLS` (comma-separated) instead of the bolt store: a cluster of nodes")
 	fs.StringVar(&o.store.prefix, "etcd-prefix", etcdstore.DefaultPrefix, "with --etcd: the `PREFIX` of tlsgate's keys in etcd")
+	fs.StringVar(&o.store.cacert, "etcd-cacert", "", "with --etcd: the CA `FILE` (PEM) that verifies etcd's certificate (default: the system's roots)")
+	fs.StringVar(&o.store.cert, "etcd-cert", "", "with --etcd: the client certificate `FILE` (PEM) etcd asks for")
+	fs.StringVar(&o.store.key, "etcd-key", "", "with --etcd: the private key `FILE` (PEM) of --etcd-cert")
 	fs.StringVar(&o.node, "node", "", "with --etcd: this node's `NAME` in the cluster's status (default: the host name)")
 	if code, done := parseFlags(fs, e, args); done {
 		return code
 	}
-	if o.store.etcd == "" && o.node != "" {
-		return fail(e, ExitUsage, errors.New("serve: --node without --etcd"), "a node name names a node of a cluster on etcd; give --etcd too")
+	if o.store.etcd == "" {
+		for _, f := range []struct{ name, value string }{{"--node", o.node}, {"--etcd-cacert", o.store.cacert}, {"--etcd-cert", o.store.cert}, {"--etcd-key", o.store.key}} {
+			if f.value != "" {
+				return fail(e, ExitUsage, fmt.Errorf("serve: %s without --etcd", f.name), "it concerns a cluster on etcd; give --etcd too")
+			}
+		}
 	}
 	if o.store.etcd != "" {
 		if o.node == "" {
@@ -327,10 +372,16 @@ func (st *state) openEtcd(ctx context.Context, sf storeFlags, keyPath string) er
 			endpoints = append(endpoints, u)
 		}
 	}
-	db, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: endpoints, Prefix: sf.prefix, Logger: st.log})
+	tc, err := sf.tlsConfig(endpoints)
 	if err != nil {
 		st.close()
-		st.hint = "check --etcd (client URLs such as http://127.0.0.1:2379) and that etcd runs there"
+		st.hint = "give the PEM files of etcd's CA, and of the client certificate and key etcd asks for"
+		return err
+	}
+	db, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: endpoints, Prefix: sf.prefix, TLS: tc, Logger: st.log})
+	if err != nil {
+		st.close()
+		st.hint = "check --etcd (client URLs such as http://127.0.0.1:2379 or https://...), that etcd runs there, and the --etcd-cacert, --etcd-cert and --etcd-key it needs"
 		return err
 	}
 	st.store, st.where = db, fmt.Sprintf("etcd %s, prefix %s", db.Endpoints(), db.Prefix())

@@ -219,6 +219,7 @@ func TestServeClusterUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"--node", "a"}, "--node without --etcd"},
+		{[]string{"--etcd-cacert", "ca.pem"}, "--etcd-cacert without --etcd"},
 		{[]string{"--etcd", "http://127.0.0.1:1", "--node", "bad name"}, `node name "bad name"`},
 		{[]string{"--etcd", "http://127.0.0.1:1", "--node", "a"}, "127.0.0.1:1"},
 	} {
@@ -227,5 +228,54 @@ func TestServeClusterUsage(t *testing.T) {
 		if code != ExitUsage || !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("serve %v: exit %d, stderr %q; want exit %d naming %q", tt.args, code, stderr.String(), ExitUsage, tt.want)
 		}
+	}
+}
+
+// TestServeEtcdTLS: serve reaches an etcd that speaks TLS and asks for a client
+// certificate, with --etcd-cacert, --etcd-cert and --etcd-key; without the client
+// certificate, or with another CA, it fails naming etcd's endpoint.
+func TestServeEtcdTLS(t *testing.T) {
+	t.Setenv("TLSGATE_MASTER_KEY", "")
+	dir := t.TempDir()
+	ca := pkitest.NewRoot("etcd CA")
+	server := ca.Issue(pkitest.Options{CommonName: "etcd", IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}})
+	client := ca.Issue(pkitest.Options{CommonName: "tlsgate"})
+	file := func(name string, data []byte) string {
+		t.Helper()
+		p, err := pkitest.WriteFile(dir, name, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caFile := file("ca.pem", ca.CertPEM())
+	srv := etcdtest.StartTLS(t, filepath.Join(dir, "etcd"), caFile, file("server.pem", server.CertPEM()), file("server.key", server.KeyPEM()))
+	certFile, keyFile := file("client.pem", client.CertPEM()), file("client.key", client.KeyPEM())
+	otherCA := file("other.pem", pkitest.NewRoot("Other CA").CertPEM())
+
+	s := startServe(t, filepath.Join(dir, "data"), "--no-gateway", "--etcd", srv.Endpoint, "--node", "a",
+		"--etcd-cacert", caFile, "--etcd-cert", certFile, "--etcd-key", keyFile)
+	if out := strings.Join(s.lines, "\n"); !strings.Contains(out, "store: etcd "+srv.Endpoint) {
+		t.Fatalf("serve over etcd with TLS printed:\n%s", out)
+	}
+	s.stop()
+
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no client certificate", []string{"--etcd-cacert", caFile}, srv.Endpoint},
+		{"another CA", []string{"--etcd-cacert", otherCA, "--etcd-cert", certFile, "--etcd-key", keyFile}, srv.Endpoint},
+		{"a key without its certificate", []string{"--etcd-cacert", caFile, "--etcd-key", keyFile}, "--etcd-cert and --etcd-key go together"},
+		{"a CA file without a certificate", []string{"--etcd-cacert", keyFile}, "no PEM certificate"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			args := append([]string{"serve", "--data", t.TempDir(), "--admin", "127.0.0.1:0", "--no-gateway", "--etcd", srv.Endpoint, "--node", "a"}, tt.args...)
+			if code := Main(t.Context(), args, &stdout, &stderr); code != ExitUsage || !strings.Contains(stderr.String(), tt.want) {
+				t.Fatalf("exit %d, stderr %q; want exit %d naming %q", code, stderr.String(), ExitUsage, tt.want)
+			}
+		})
 	}
 }

@@ -126,7 +126,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if _, err := c.Get(cctx, s.prefix, clientv3.WithCountOnly()); err != nil {
 		c.Close()
 		if cctx.Err() != nil && ctx.Err() == nil {
-			return nil, fmt.Errorf("opening etcd store at %s: no answer within %s (is etcd running there?): %w", endpoints, opts.DialTimeout, err)
+			return nil, fmt.Errorf("opening etcd store at %s: no answer within %s (does etcd run there, with the URL's scheme? does TLS match: its CA, the client certificate it asks for?): %w", endpoints, opts.DialTimeout, err)
 		}
 		return nil, fmt.Errorf("opening etcd store at %s: %w", endpoints, err)
 	}

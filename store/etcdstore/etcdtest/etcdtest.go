@@ -17,7 +17,7 @@ import (
 
 // Server is one etcd process with its data directory.
 type Server struct {
-	// Endpoint is the client URL, http://127.0.0.1:PORT.
+	// Endpoint is the client URL, http://127.0.0.1:PORT (https with StartTLS).
 	Endpoint string
 	Dir      string
 	cmd      *exec.Cmd
@@ -44,12 +44,26 @@ func Need(t testing.TB) {
 // It waits until etcd answers, and stops it when t ends.
 func Start(t testing.TB, dir string, extra ...string) *Server {
 	t.Helper()
+	return start(t, dir, "http", extra)
+}
+
+// StartTLS is Start with TLS on the client port: etcd presents certFile and keyFile and
+// asks clients for a certificate issued by caFile (--client-cert-auth). The endpoint is
+// https://127.0.0.1:PORT.
+func StartTLS(t testing.TB, dir, caFile, certFile, keyFile string) *Server {
+	t.Helper()
+	return start(t, dir, "https", []string{"--cert-file", certFile, "--key-file", keyFile,
+		"--trusted-ca-file", caFile, "--client-cert-auth"})
+}
+
+func start(t testing.TB, dir, scheme string, extra []string) *Server {
+	t.Helper()
 	Need(t)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	client, peer := freePort(t), freePort(t)
-	s := &Server{Endpoint: "http://" + client, Dir: dir, log: &bytes.Buffer{}}
+	s := &Server{Endpoint: scheme + "://" + client, Dir: dir, log: &bytes.Buffer{}}
 	args := []string{"--name", "node",
 		"--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", s.Endpoint, "--advertise-client-urls", s.Endpoint,
