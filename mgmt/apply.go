@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tlsgate/tlsgate/cluster"
 	"github.com/tlsgate/tlsgate/config"
 )
 
@@ -130,12 +129,11 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 		}
 		out["gateway"] = gw
 	}
-	reports, err := cluster.List(r.Context(), s.store)
+	nodes, err := s.nodes(r)
 	if err != nil {
 		return err
 	}
-	if len(reports) > 0 {
-		nodes := cluster.Assess(reports, kvs, s.now(), s.every)
+	if len(nodes) > 0 {
 		var stale []string
 		for _, n := range nodes {
 			if n.Stale != nil {

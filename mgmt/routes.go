@@ -11,6 +11,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /tlsgate/v1/status", s.wrap(s.getStatus))
 	s.mux.Handle("GET /tlsgate/v1/findings", s.wrap(s.listFindings))
 	s.mux.Handle("GET /tlsgate/v1/findings/{id}", s.wrap(s.getFinding))
+	s.mux.Handle("GET /tlsgate/v1/nodes", s.wrap(s.listNodes))
+	s.mux.Handle("DELETE /tlsgate/v1/nodes/{node}", s.wrap(s.deleteNode))
 
 	s.orgRoute("GET", "", s.listOrgs)
 	s.orgRoute("POST", "", s.createOrg)
