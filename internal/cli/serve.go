@@ -47,7 +47,8 @@ watch and reports the store revision it serves, and GET /tlsgate/v1/status on an
 lists the nodes, those serving an older configuration than the one stored named
 (inbound.truststore.stale). etcd must accept requests of 10 MiB
 (--max-request-bytes=10485760); over TLS, give https URLs, --etcd-cacert and, when etcd
-asks for client certificates, --etcd-cert and --etcd-key.
+asks for client certificates, --etcd-cert and --etcd-key; with authentication on,
+--etcd-user and its password in TLSGATE_ETCD_PASSWORD.
 
 Files under --data: tlsgate.db (the store, unless --etcd), master.key, mgmt.log (one
 JSON line per management request and change; never a key, password or token), access.log
@@ -76,7 +77,13 @@ type storeFlags struct {
 	// TLS towards etcd: the CA file that verifies etcd's certificate, and the client
 	// certificate and key etcd asks for (--client-cert-auth).
 	cacert, cert, key string
+	// user authenticates to an etcd with authentication on; the password is the value
+	// of EtcdPasswordEnv (never a flag: command lines are visible to every user).
+	user string
 }
+
+// EtcdPasswordEnv names the environment variable holding the password of --etcd-user.
+const EtcdPasswordEnv = "TLSGATE_ETCD_PASSWORD"
 
 // tlsConfig returns the TLS configuration towards etcd the flags ask for, nil when they
 // ask for none and no endpoint is https (then etcd is reached in the clear).
@@ -125,12 +132,13 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&o.store.cacert, "etcd-cacert", "", "with --etcd: the CA `FILE` (PEM) that verifies etcd's certificate (default: the system's roots)")
 	fs.StringVar(&o.store.cert, "etcd-cert", "", "with --etcd: the client certificate `FILE` (PEM) etcd asks for")
 	fs.StringVar(&o.store.key, "etcd-key", "", "with --etcd: the private key `FILE` (PEM) of --etcd-cert")
+	fs.StringVar(&o.store.user, "etcd-user", "", "with --etcd: the etcd `USER` to authenticate as (its password in "+EtcdPasswordEnv+")")
 	fs.StringVar(&o.node, "node", "", "with --etcd: this node's `NAME` in the cluster's status (default: the host name)")
 	if code, done := parseFlags(fs, e, args); done {
 		return code
 	}
 	if o.store.etcd == "" {
-		for _, f := range []struct{ name, value string }{{"--node", o.node}, {"--etcd-cacert", o.store.cacert}, {"--etcd-cert", o.store.cert}, {"--etcd-key", o.store.key}} {
+		for _, f := range []struct{ name, value string }{{"--node", o.node}, {"--etcd-cacert", o.store.cacert}, {"--etcd-cert", o.store.cert}, {"--etcd-key", o.store.key}, {"--etcd-user", o.store.user}} {
 			if f.value != "" {
 				return fail(e, ExitUsage, fmt.Errorf("serve: %s without --etcd", f.name), "it concerns a cluster on etcd; give --etcd too")
 			}
@@ -378,10 +386,17 @@ func (st *state) openEtcd(ctx context.Context, sf storeFlags, keyPath string) er
 		st.hint = "give the PEM files of etcd's CA, and of the client certificate and key etcd asks for"
 		return err
 	}
-	db, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: endpoints, Prefix: sf.prefix, TLS: tc, Logger: st.log})
+	password := os.Getenv(EtcdPasswordEnv)
+	if sf.user != "" && password == "" {
+		st.close()
+		st.hint = "set " + EtcdPasswordEnv + " to the password of the etcd user"
+		return fmt.Errorf("--etcd-user %s: no password in %s", sf.user, EtcdPasswordEnv)
+	}
+	db, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: endpoints, Prefix: sf.prefix, TLS: tc,
+		Username: sf.user, Password: password, Logger: st.log})
 	if err != nil {
 		st.close()
-		st.hint = "check --etcd (client URLs such as http://127.0.0.1:2379 or https://...), that etcd runs there, and the --etcd-cacert, --etcd-cert and --etcd-key it needs"
+		st.hint = "check --etcd (client URLs such as http://127.0.0.1:2379 or https://...), that etcd runs there, and the TLS files (--etcd-cacert, --etcd-cert, --etcd-key) or user (--etcd-user, " + EtcdPasswordEnv + ") it needs"
 		return err
 	}
 	st.store, st.where = db, fmt.Sprintf("etcd %s, prefix %s", db.Endpoints(), db.Prefix())

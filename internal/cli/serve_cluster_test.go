@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"github.com/tlsgate/tlsgate/pki/pkitest"
 	"github.com/tlsgate/tlsgate/store/etcdstore/etcdtest"
 )
@@ -277,5 +280,46 @@ func TestServeEtcdTLS(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want exit %d naming %q", code, stderr.String(), ExitUsage, tt.want)
 			}
 		})
+	}
+}
+
+// TestServeEtcdAuth: against an etcd with authentication on, serve authenticates with
+// --etcd-user and the password in TLSGATE_ETCD_PASSWORD; a wrong password, or none, is
+// refused with an error saying so.
+func TestServeEtcdAuth(t *testing.T) {
+	t.Setenv("TLSGATE_MASTER_KEY", "")
+	srv := etcdtest.Start(t, t.TempDir())
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{srv.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := t.Context()
+	for _, step := range []func() error{
+		func() error { _, err := c.RoleAdd(ctx, "root"); return err },
+		func() error { _, err := c.UserAdd(ctx, "root", "root-secret"); return err },
+		func() error { _, err := c.UserGrantRole(ctx, "root", "root"); return err },
+		func() error { _, err := c.AuthEnable(ctx); return err },
+	} {
+		if err := step(); err != nil {
+			t.Fatalf("enabling etcd authentication: %v", err)
+		}
+	}
+	t.Setenv(EtcdPasswordEnv, "root-secret")
+	s := startServe(t, filepath.Join(t.TempDir(), "data"), "--no-gateway", "--etcd", srv.Endpoint, "--node", "a", "--etcd-user", "root")
+	if out := strings.Join(s.lines, "\n"); !strings.Contains(out, "store: etcd "+srv.Endpoint) {
+		t.Fatalf("serve with etcd authentication printed:\n%s", out)
+	}
+	s.stop()
+	for _, tt := range []struct{ password, want string }{
+		{"wrong", "authentication failed"},
+		{"", "no password in " + EtcdPasswordEnv},
+	} {
+		t.Setenv(EtcdPasswordEnv, tt.password)
+		var stdout, stderr strings.Builder
+		code := Main(t.Context(), []string{"serve", "--data", t.TempDir(), "--admin", "127.0.0.1:0", "--no-gateway", "--etcd", srv.Endpoint, "--node", "a", "--etcd-user", "root"}, &stdout, &stderr)
+		if code != ExitUsage || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("password %q: exit %d, stderr %q; want exit %d saying %q", tt.password, code, stderr.String(), ExitUsage, tt.want)
+		}
 	}
 }
