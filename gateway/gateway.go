@@ -90,6 +90,7 @@ type Gateway struct {
 	rp         *httputil.ReverseProxy
 	fastServed atomic.Int64 // requests the fast path served
 	headServed atomic.Int64 // requests the head path served
+	bodies     bodyBudget   // request bodies held in memory (bufferBody)
 }
 
 // portListener is one open port and its server.
@@ -122,6 +123,7 @@ func New(o Options) (*Gateway, error) {
 		g.findings = observe.NewFindings(0)
 	}
 	g.diagnoser = outbound.NewDiagnoser()
+	g.bodies.max = BodyBufferBudget
 	g.rp = g.newReverseProxy()
 	if ok, detail := rsasign.Available(); ok {
 		g.log.Info("RSA signatures by libcrypto", "library", detail)

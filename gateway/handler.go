@@ -250,8 +250,20 @@ func (v *vhost) match(path string) *route {
 	return nil
 }
 
-// proxy forwards the request to the route's target, streaming both bodies.
+// proxy forwards the request to the route's target: a small request body read whole
+// first (bufferBody), a larger one and the response's streamed.
 func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
+	release, err := g.bufferBody(r)
+	defer release()
+	if err != nil {
+		if r.Context().Err() != nil {
+			x.rec.FaultCode, x.rec.FaultSource = "client.disconnected", "proxy"
+			w.WriteHeader(499)
+			return
+		}
+		g.fault(w, x, http.StatusBadRequest, "client.body.unreadable", "proxy", "", "Bad Request: "+err.Error())
+		return
+	}
 	tr, m, err := x.pick()
 	if err != nil {
 		g.fault(w, x, http.StatusServiceUnavailable, "messaging.adaptors.http.flow.NoActiveTargets", "target", "", "The Service is temporarily unavailable")

@@ -26,6 +26,10 @@ import (
 // (the gateway gave up on it).
 var backendCanceled = make(chan string, 10)
 
+// backendArrivals receives the query of every echoBackend /arrival request when the
+// backend starts serving it (before it reads the body).
+var backendArrivals = make(chan string, 10)
+
 // echoBackend is a TLS backend answering with what it received: method, path, the body's
 // length and SHA-256; /big answers 1 MiB, /stream three chunks flushed apart. rawAddr is
 // a rawBackend with the same certificate.
@@ -39,6 +43,9 @@ func echoBackend(t *testing.T) (addr, rawAddr string, root *pkitest.Cert) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/arrival" {
+			backendArrivals <- r.URL.RawQuery
+		}
 		switch r.URL.Path {
 		case "/wait":
 			select {
