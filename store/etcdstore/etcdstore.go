@@ -86,7 +86,8 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to etcd and checks, within DialTimeout, that it answers.
+// Open connects to etcd and checks, within DialTimeout, that it answers. ctx bounds that
+// check only: the connection lasts until Close.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if len(opts.Endpoints) == 0 {
 		return nil, errors.New("opening etcd store: no endpoint")
@@ -114,7 +115,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		Username:           opts.Username,
 		Password:           opts.Password,
 		Logger:             zap.NewNop(),
-		Context:            ctx,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening etcd store at %s: %w", endpoints, err)
