@@ -257,8 +257,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, x *exchange) {
 	defer release()
 	if err != nil {
 		if r.Context().Err() != nil {
-			x.rec.FaultCode, x.rec.FaultSource = "client.disconnected", "proxy"
-			w.WriteHeader(499)
+			clientGone(w, x)
 			return
 		}
 		g.fault(w, x, http.StatusBadRequest, "client.body.unreadable", "proxy", "", "Bad Request: "+err.Error())
@@ -363,8 +362,7 @@ func (g *Gateway) targetError(w http.ResponseWriter, r *http.Request, x *exchang
 	var oe *outbound.Error
 	if !errors.As(err, &oe) {
 		if r.Context().Err() != nil {
-			x.rec.FaultCode, x.rec.FaultSource = "client.disconnected", "proxy"
-			w.WriteHeader(499)
+			clientGone(w, x)
 			return
 		}
 		g.fault(w, x, http.StatusBadGateway, "messaging.adaptors.http.flow.BadGateway", "target", "", "Bad Gateway: "+err.Error())
@@ -401,6 +399,13 @@ func (g *Gateway) targetError(w http.ResponseWriter, r *http.Request, x *exchang
 		}
 		g.fault(w, x, http.StatusServiceUnavailable, "messaging.adaptors.http.flow.ServiceUnavailable", "target", id, "The Service is temporarily unavailable")
 	}
+}
+
+// clientGone records a request whose client went away before its answer (status 499, as
+// nginx logs it): there is no one to answer.
+func clientGone(w http.ResponseWriter, x *exchange) {
+	x.rec.FaultCode, x.rec.FaultSource = "client.disconnected", "proxy"
+	w.WriteHeader(499)
 }
 
 // fault writes Edge's fault JSON with the cause and the message ID.
