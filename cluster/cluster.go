@@ -36,6 +36,7 @@ type Report struct {
 	Revision int64     `json:"revision"` // the store revision the node's gateway serves
 	Problems []string  `json:"problems"` // what its configuration could not serve
 	Version  string    `json:"version"`
+	API      string    `json:"api,omitempty"` // the node's management API, for lookups across nodes
 	Started  time.Time `json:"started"`
 	Updated  time.Time `json:"updated"` // when the node wrote this report
 }
@@ -64,6 +65,7 @@ type Publisher struct {
 	Store   store.Store
 	Node    string
 	Version string
+	API     string           // the node's management API URL, http://HOST:PORT
 	Every   time.Duration    // 0: DefaultEvery
 	Poll    time.Duration    // 0: DefaultPoll
 	Now     func() time.Time // nil: time.Now
@@ -94,7 +96,7 @@ func (p *Publisher) Run(ctx context.Context, src Served) {
 	for {
 		rev := src.Revision()
 		if rev > 0 && (!written || rev != last.Revision || now().Sub(last.Updated) >= every) {
-			r := Report{Node: p.Node, Revision: rev, Problems: src.Problems(), Version: p.Version, Started: started, Updated: now()}
+			r := Report{Node: p.Node, Revision: rev, Problems: src.Problems(), Version: p.Version, API: p.API, Started: started, Updated: now()}
 			if r.Problems == nil {
 				r.Problems = []string{}
 			}

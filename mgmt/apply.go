@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/tlsgate/tlsgate/cluster"
 	"github.com/tlsgate/tlsgate/config"
 )
 
@@ -154,16 +159,102 @@ func nonNil(s []string) []string {
 }
 
 // getFinding serves GET /tlsgate/v1/findings/{messageid}: the full finding of a failed
-// request (cause, evidence, fix), by the message ID its response carried.
+// request (cause, evidence, fix), by the message ID its response carried. In a cluster,
+// a finding this node does not hold is asked of the other nodes (their management APIs,
+// from their reports, with the caller's credentials), unless ?local=true.
 func (s *Server) getFinding(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if s.found != nil {
+		if f, ok := s.found.Get(id); ok {
+			return writeJSON(w, http.StatusOK, f)
+		}
+	}
+	if r.URL.Query().Get("local") != "true" {
+		body, asked, err := s.findingElsewhere(r, id)
+		if err != nil {
+			return err
+		}
+		if body != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, err := w.Write(body)
+			return err
+		}
+		if len(asked) > 0 {
+			return notFound(CodeNotFound, "no finding for message ID %s on this node nor on %s (only the latest findings are kept)", id, strings.Join(asked, ", "))
+		}
+	}
 	if s.found == nil {
 		return notFound(CodeNotFound, "no gateway runs in this process")
 	}
-	f, ok := s.found.Get(r.PathValue("id"))
-	if !ok {
-		return notFound(CodeNotFound, "no finding for message ID %s (only the latest findings are kept)", r.PathValue("id"))
+	return notFound(CodeNotFound, "no finding for message ID %s (only the latest findings are kept)", id)
+}
+
+// maxFindingBytes bounds a finding fetched from another node.
+const maxFindingBytes = 4 << 20
+
+// findingElsewhere asks the other nodes of the cluster for a finding, at once, and
+// returns the first found (its JSON), or the nodes asked, each with what it answered
+// when it could not be asked.
+func (s *Server) findingElsewhere(r *http.Request, id string) ([]byte, []string, error) {
+	reports, err := cluster.List(r.Context(), s.store)
+	if err != nil {
+		return nil, nil, err
 	}
-	return writeJSON(w, http.StatusOK, f)
+	type answer struct {
+		node string
+		body []byte
+		err  error
+	}
+	answers := make(chan answer, len(reports))
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	n := 0
+	for _, rep := range reports {
+		if rep.Node == s.node || !strings.HasPrefix(rep.API, "http://") && !strings.HasPrefix(rep.API, "https://") {
+			continue
+		}
+		n++
+		go func() {
+			req, err := http.NewRequestWithContext(ctx, "GET", rep.API+"/tlsgate/v1/findings/"+url.PathEscape(id)+"?local=true", nil)
+			if err != nil {
+				answers <- answer{rep.Node, nil, err}
+				return
+			}
+			req.Header.Set("Authorization", r.Header.Get("Authorization"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answers <- answer{rep.Node, nil, err}
+				return
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(io.LimitReader(resp.Body, maxFindingBytes))
+			switch {
+			case err != nil:
+				answers <- answer{rep.Node, nil, err}
+			case resp.StatusCode == http.StatusOK:
+				answers <- answer{rep.Node, body, nil}
+			case resp.StatusCode == http.StatusNotFound:
+				answers <- answer{rep.Node, nil, nil}
+			default:
+				answers <- answer{rep.Node, nil, fmt.Errorf("status %d", resp.StatusCode)}
+			}
+		}()
+	}
+	var asked []string
+	for range n {
+		a := <-answers
+		if a.body != nil {
+			return a.body, nil, nil
+		}
+		if a.err != nil {
+			asked = append(asked, fmt.Sprintf("node %s (not reached: %v)", a.node, a.err))
+		} else {
+			asked = append(asked, "node "+a.node)
+		}
+	}
+	slices.Sort(asked)
+	return nil, asked, nil
 }
 
 // listFindings serves GET /tlsgate/v1/findings[?limit=N]: the latest findings, newest first.

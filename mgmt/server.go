@@ -42,6 +42,9 @@ type Options struct {
 	// Runtime, when set, is the gateway whose served revision and counters
 	// GET /tlsgate/v1/status reports.
 	Runtime Runtime
+	// Node is this process's node name in a cluster: findings it does not hold are asked
+	// of the other nodes that report to the store.
+	Node string
 	// ReportEvery is how often the gateway nodes sharing the store report (package
 	// cluster); status calls a node silent after three periods without a report. 0 means
 	// cluster.DefaultEvery.
@@ -67,6 +70,7 @@ type Server struct {
 	found  *observe.Findings
 	rt     Runtime
 	every  time.Duration // how often gateway nodes report (Options.ReportEvery)
+	node   string        // Options.Node
 }
 
 // New returns a Server over o.Store.
@@ -74,7 +78,7 @@ func New(o Options) (*Server, error) {
 	if o.Store == nil || o.Sealer == nil {
 		return nil, errors.New("mgmt: a store and a sealer are required")
 	}
-	s := &Server{store: o.Store, sealer: o.Sealer, log: o.Logger, now: o.Now, mux: http.NewServeMux(), ver: o.Version, found: o.Findings, rt: o.Runtime, every: o.ReportEvery}
+	s := &Server{store: o.Store, sealer: o.Sealer, log: o.Logger, now: o.Now, mux: http.NewServeMux(), ver: o.Version, found: o.Findings, rt: o.Runtime, every: o.ReportEvery, node: o.Node}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -152,11 +152,15 @@ type Finding struct {
 	Detail      string          `json:"detail,omitempty"`
 	Fix         []string        `json:"fix,omitempty"`
 	Report      *tlsdiag.Report `json:"report,omitempty"`
+	Node        string          `json:"node,omitempty"` // the gateway node that served the request, in a cluster
 }
 
 // Findings keeps the latest findings by message ID, at most a fixed number (the oldest
 // go first). It is safe for concurrent use.
 type Findings struct {
+	// Node, when set before use, is stamped on every finding put without one: the
+	// gateway node keeping them, in a cluster.
+	Node  string
 	mu    sync.Mutex
 	max   int
 	byID  map[string]*Finding
@@ -174,6 +178,9 @@ func NewFindings(max int) *Findings {
 
 // Put records f under f.MessageID.
 func (s *Findings) Put(f *Finding) {
+	if f.Node == "" {
+		f.Node = s.Node
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.byID[f.MessageID]; ok {

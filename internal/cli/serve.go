@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -67,7 +68,7 @@ type serveOptions struct {
 	http2Server         string
 	prune, noGateway    bool
 	store               storeFlags
-	node                string
+	node, apiURL        string
 }
 
 // storeFlags say which store serve opens: the bolt file under --data, or etcd.
@@ -133,12 +134,13 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&o.store.cert, "etcd-cert", "", "with --etcd: the client certificate `FILE` (PEM) etcd asks for")
 	fs.StringVar(&o.store.key, "etcd-key", "", "with --etcd: the private key `FILE` (PEM) of --etcd-cert")
 	fs.StringVar(&o.store.user, "etcd-user", "", "with --etcd: the etcd `USER` to authenticate as (its password in "+EtcdPasswordEnv+")")
+	fs.StringVar(&o.apiURL, "api-url", "", "with --etcd: the `URL` other nodes reach this node's management API at, to find a request's finding on the node that served it (default: http:// and the --admin address)")
 	fs.StringVar(&o.node, "node", "", "with --etcd: this node's `NAME` in the cluster's status (default: the host name)")
 	if code, done := parseFlags(fs, e, args); done {
 		return code
 	}
 	if o.store.etcd == "" {
-		for _, f := range []struct{ name, value string }{{"--node", o.node}, {"--etcd-cacert", o.store.cacert}, {"--etcd-cert", o.store.cert}, {"--etcd-key", o.store.key}, {"--etcd-user", o.store.user}} {
+		for _, f := range []struct{ name, value string }{{"--node", o.node}, {"--etcd-cacert", o.store.cacert}, {"--etcd-cert", o.store.cert}, {"--etcd-key", o.store.key}, {"--etcd-user", o.store.user}, {"--api-url", o.apiURL}} {
 			if f.value != "" {
 				return fail(e, ExitUsage, fmt.Errorf("serve: %s without --etcd", f.name), "it concerns a cluster on etcd; give --etcd too")
 			}
@@ -150,6 +152,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		}
 		if err := cluster.CheckNode(o.node); err != nil {
 			return fail(e, ExitUsage, fmt.Errorf("serve: --node: %w", err), "give --node NAME")
+		}
+		if u, err := neturl.Parse(o.apiURL); o.apiURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			return fail(e, ExitUsage, fmt.Errorf("serve: --api-url %q: not an http(s) URL", o.apiURL), "give the URL other nodes reach this node's management API at, e.g. http://10.0.0.7:9000")
 		}
 	}
 	if o.http2Server != "tlsgate" && o.http2Server != "net/http" {
@@ -174,13 +179,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 
 	var gw *gateway.Gateway
 	findings := observe.NewFindings(0)
+	findings.Node = o.node
 	if !o.noGateway {
 		gw, err = st.gateway(o.listenHost, o.http2Server == "net/http", findings)
 		if err != nil {
 			return fail(e, ExitUsage, err, "")
 		}
 	}
-	mo := mgmt.Options{Store: st.store, Sealer: st.key, Logger: st.log, Version: Version, Findings: findings}
+	mo := mgmt.Options{Store: st.store, Sealer: st.key, Logger: st.log, Version: Version, Findings: findings, Node: o.node}
 	if gw != nil {
 		mo.Runtime = gw
 	}
@@ -247,7 +253,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		select {
 		case <-gw.Ready():
 			if o.store.etcd != "" {
-				p := &cluster.Publisher{Store: st.store, Node: o.node, Version: Version, Logger: st.log}
+				api := o.apiURL
+				if api == "" {
+					api = url
+				}
+				p := &cluster.Publisher{Store: st.store, Node: o.node, Version: Version, API: api, Logger: st.log}
 				go p.Run(ctx, gw)
 				fmt.Fprintf(e.stdout, "cluster: node %s reports the revision it serves to the store\n", o.node)
 			}

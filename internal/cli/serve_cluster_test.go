@@ -119,7 +119,12 @@ func TestServeCluster(t *testing.T) {
             virtualHosts: [default]
             target:
               url: %s/api
-`, port, backend.URL)), 0o600)
+          - name: gone
+            basePath: /gone
+            virtualHosts: [default]
+            target:
+              url: http://%s
+`, port, backend.URL, freeAddr(t))), 0o600)
 	addrA := freeAddr(t)
 	serveChild(t, filepath.Join(dir, "a"), addrA, token, env, "--etcd", srv.Endpoint, "--node", "a", "--config", file)
 	addrB := freeAddr(t)
@@ -192,6 +197,40 @@ func TestServeCluster(t *testing.T) {
 	waitStatus(t, addrA, token, "node b current again", func(st clusterStatus) bool {
 		return current(st, "a") && current(st, "b") && len(st.StaleNodes) == 0
 	})
+
+	// A request b's gateway failed: its finding, kept by b, is found through a's API.
+	resp, err := http.Get("http://" + net.JoinHostPort("127.0.0.2", port) + "/gone/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Header.Get("X-Tlsgate-Message-Id")
+	if resp.StatusCode != http.StatusServiceUnavailable || id == "" {
+		t.Fatalf("unreachable target through b: %d, message ID %q", resp.StatusCode, id)
+	}
+	code, body := apiGet(t, addrA, token, "/tlsgate/v1/findings/"+id)
+	if code != http.StatusOK || !strings.Contains(body, `"node": "b"`) || !strings.Contains(body, `"cause": "network.`) {
+		t.Errorf("finding %s of node b asked of node a: %d %s", id, code, body)
+	}
+	if code, body := apiGet(t, addrA, token, "/tlsgate/v1/findings/"+id+"?local=true"); code != http.StatusNotFound {
+		t.Errorf("finding %s of node b asked of node a alone: %d %s", id, code, body)
+	}
+	if code, body := apiGet(t, addrA, token, "/tlsgate/v1/findings/tg-000000000000000000000000"); code != http.StatusNotFound || !strings.Contains(body, "nor on node b") {
+		t.Errorf("a finding no node holds: %d %s", code, body)
+	}
+}
+
+func apiGet(t *testing.T, addr, token, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // TestServeClusterRefusesANewMasterKey: a node that would create its own master key
@@ -223,6 +262,7 @@ func TestServeClusterUsage(t *testing.T) {
 	}{
 		{[]string{"--node", "a"}, "--node without --etcd"},
 		{[]string{"--etcd-cacert", "ca.pem"}, "--etcd-cacert without --etcd"},
+		{[]string{"--etcd", "http://127.0.0.1:1", "--node", "a", "--api-url", "ftp://x"}, `--api-url "ftp://x": not an http(s) URL`},
 		{[]string{"--etcd", "http://127.0.0.1:1", "--node", "bad name"}, `node name "bad name"`},
 		{[]string{"--etcd", "http://127.0.0.1:1", "--node", "a"}, "127.0.0.1:1"},
 	} {
