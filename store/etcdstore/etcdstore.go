@@ -61,7 +61,9 @@ type Options struct {
 	// Username and Password authenticate to an etcd with authentication on.
 	Username, Password string
 	// WatchBuffer is how many events a watch queues for its reader; 0 means
-	// DefaultWatchBuffer.
+	// DefaultWatchBuffer. A reader that lets it fill is ended (its channel closed) before
+	// the next revision's events: it must watch again from the revision after the last
+	// event it received.
 	WatchBuffer int
 	// Logger receives what the store does (compactions, watches ended by etcd); nil
 	// discards it. Values are never logged.
@@ -342,10 +344,20 @@ func (s *Store) forward(ctx context.Context, r clientv3.WatchResponse, out chan<
 		}
 		return false
 	}
+	var rev int64
 	for _, ev := range r.Events {
 		e := store.Event{Type: store.EventPut, KV: s.kv(ev.Kv)}
 		if ev.Type == mvccpb.DELETE {
 			e = store.Event{Type: store.EventDelete, KV: store.KV{Key: e.KV.Key, ModRevision: e.KV.ModRevision}}
+		}
+		if e.KV.ModRevision != rev {
+			// A new revision: a reader whose queue is full is not keeping up. It is
+			// ended here, between two revisions, rather than have etcd's client queue
+			// every event for it; it watches again from the revision after its last.
+			if rev = e.KV.ModRevision; len(out) == cap(out) {
+				s.log.Warn("etcd store: a watch fell behind; ended at a revision boundary", "next", rev)
+				return false
+			}
 		}
 		select {
 		case out <- e:

@@ -123,3 +123,59 @@ func TestConflictNamesTheKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowWatcherEnded: a watcher that does not read while 20 revisions are written is
+// ended once its queue is full, between two revisions; watching again from the revision
+// after its last event gives the rest, none lost, none twice.
+func TestSlowWatcherEnded(t *testing.T) {
+	srv := etcdtest.Start(t, t.TempDir())
+	s, err := etcdstore.Open(t.Context(), etcdstore.Options{Endpoints: []string{srv.Endpoint}, WatchBuffer: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ch, err := s.Watch(t.Context(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	for i := range 20 {
+		// Two keys per revision: an ending inside a revision would show.
+		last, err = s.Txn(t.Context(), nil, []store.Op{store.Put("a", []byte{byte(i)}), store.Put("b", []byte{byte(i)})})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []store.Event
+	for ended := false; !ended; {
+		select {
+		case e, ok := <-ch:
+			if ended = !ok; ok {
+				got = append(got, e)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a watcher that did not read was not ended (%d events read since)", len(got))
+		}
+	}
+	if len(got) == 0 || len(got) >= 40 || len(got)%2 != 0 {
+		t.Fatalf("a watcher that did not read got %d events before its end; want a whole number of revisions, fewer than all", len(got))
+	}
+	ch, err = s.Watch(t.Context(), "", got[len(got)-1].KV.ModRevision+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e := range ch {
+		got = append(got, e)
+		if e.KV.ModRevision == last && e.KV.Key == "b" {
+			break
+		}
+	}
+	if len(got) != 40 {
+		t.Fatalf("got %d events in all; want 40", len(got))
+	}
+	for i, e := range got {
+		if want := got[0].KV.ModRevision + int64(i/2); e.KV.ModRevision != want || e.KV.Key != []string{"a", "b"}[i%2] {
+			t.Fatalf("event %d: %s at revision %d; want %s at %d", i, e.KV.Key, e.KV.ModRevision, []string{"a", "b"}[i%2], want)
+		}
+	}
+}
