@@ -174,6 +174,19 @@ type Status struct {
 	Stale       *Stale  `json:"stale,omitempty"`
 }
 
+// ChangedAfter returns, sorted, the keys of config (configuration keys with their mod
+// revisions) that changed after revision rev: what a gateway serving rev does not serve.
+func ChangedAfter(config []store.KV, rev int64) []string {
+	var keys []string
+	for _, kv := range config {
+		if kv.ModRevision > rev {
+			keys = append(keys, kv.Key)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // Assess judges each report against the configuration keys stored (with their mod
 // revisions), at now, for nodes that report every every (0: DefaultEvery).
 func Assess(reports []Report, config []store.KV, now time.Time, every time.Duration) []Status {
@@ -186,14 +199,7 @@ func Assess(reports []Report, config []store.KV, now time.Time, every time.Durat
 		if age := now.Sub(r.Updated); age > 3*every {
 			s.Silent, s.SilentForMS = true, float64(age.Milliseconds())
 		}
-		var keys []string
-		for _, kv := range config {
-			if kv.ModRevision > r.Revision {
-				keys = append(keys, kv.Key)
-			}
-		}
-		if len(keys) > 0 {
-			slices.Sort(keys)
+		if keys := ChangedAfter(config, r.Revision); len(keys) > 0 {
 			s.State = StateStale
 			detail := fmt.Sprintf("node %s serves store revision %d; %d configuration object(s) changed after it", r.Node, r.Revision, len(keys))
 			fix := fmt.Sprintf("look in node %s's gateway.log for reload errors; restart its tlsgate serve if it does not catch up", r.Node)

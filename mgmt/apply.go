@@ -14,6 +14,7 @@ import (
 
 	"github.com/tlsgate/tlsgate/cluster"
 	"github.com/tlsgate/tlsgate/config"
+	"github.com/tlsgate/tlsgate/store"
 )
 
 // MaxApplyBytes bounds a declarative file sent to apply (it may carry keys and chains of
@@ -109,23 +110,19 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	out := map[string]any{"version": s.ver, "revision": rev}
 	// Staleness is judged on configuration keys only (others, such as the audit log's
 	// and the node reports, do not count).
-	kvs, _, err := s.store.List(r.Context(), config.ConfigPrefix)
-	if err != nil {
-		return err
-	}
+	var kvs []store.KV
 	if s.rt != nil {
+		if kvs, _, err = s.store.List(r.Context(), config.ConfigPrefix); err != nil {
+			return err
+		}
 		served := s.rt.Revision()
 		gw := map[string]any{"revision": served, "counters": s.rt.Counters(), "problems": nonNil(s.rt.Problems()), "targets": s.rt.Health()}
 		var latest int64
-		var changed []string
 		for _, kv := range kvs {
 			latest = max(latest, kv.ModRevision)
-			if kv.ModRevision > served {
-				changed = append(changed, kv.Key)
-			}
 		}
 		gw["configRevision"] = latest
-		if len(changed) > 0 {
+		if changed := cluster.ChangedAfter(kvs, served); len(changed) > 0 {
 			gw["stale"] = map[string]any{
 				"id":     "inbound.truststore.stale",
 				"detail": fmt.Sprintf("the gateway serves revision %d; %d configuration object(s) changed after it", served, len(changed)),
@@ -134,7 +131,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 		}
 		out["gateway"] = gw
 	}
-	nodes, err := s.nodes(r)
+	nodes, err := s.nodes(r.Context(), kvs)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -9,23 +10,25 @@ import (
 	"github.com/tlsgate/tlsgate/store"
 )
 
-// nodes returns the gateway nodes' reports judged against the configuration stored.
-func (s *Server) nodes(r *http.Request) ([]cluster.Status, error) {
-	reports, err := cluster.List(r.Context(), s.store)
-	if err != nil {
-		return nil, err
+// nodes returns the gateway nodes' reports judged against the configuration keys cfg
+// (read from the store when nil), or none when no node reports.
+func (s *Server) nodes(ctx context.Context, cfg []store.KV) ([]cluster.Status, error) {
+	reports, err := cluster.List(ctx, s.store)
+	if err != nil || len(reports) == 0 {
+		return []cluster.Status{}, err
 	}
-	kvs, _, err := s.store.List(r.Context(), config.ConfigPrefix)
-	if err != nil {
-		return nil, err
+	if cfg == nil {
+		if cfg, _, err = s.store.List(ctx, config.ConfigPrefix); err != nil {
+			return nil, err
+		}
 	}
-	return cluster.Assess(reports, kvs, s.now(), s.every), nil
+	return cluster.Assess(reports, cfg, s.now(), s.every), nil
 }
 
 // listNodes serves GET /tlsgate/v1/nodes: every gateway node that reports to the store
 // (a cluster on etcd), its state, and stale ones with inbound.truststore.stale.
 func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
-	nodes, err := s.nodes(r)
+	nodes, err := s.nodes(r.Context(), nil)
 	if err != nil {
 		return err
 	}
