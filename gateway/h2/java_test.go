@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tlsgate/tlsgate/internal/tooltest"
 )
 
 // javaClient is a client on Java's own HTTP/2 stack (java.net.http over JSSE): a GET,
@@ -49,8 +51,8 @@ public class H2Client {
 // TestJavaClient: Java's HTTP/2 client (java.net.http, JSSE) gets an answer, then twenty
 // at once on the same connection, and posts a body whose digest comes back right.
 func TestJavaClient(t *testing.T) {
-	needTool(t, "java")
-	needTool(t, "keytool")
+	tooltest.Need(t, "java", "")
+	tooltest.Need(t, "keytool", "")
 	ts, ca := toolServer(t)
 	dir := t.TempDir()
 	store := filepath.Join(dir, "trust.p12")

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsgate/tlsgate/internal/tooltest"
 	"github.com/tlsgate/tlsgate/pki/pkitest"
 )
 
@@ -529,21 +529,9 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// needTool skips the test where the machine lacks a tool (nghttp and h2load come with
-// Debian's nghttp2-client), and fails it in CI, which installs every tool the tests use.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed: %v", name, err)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-}
-
 // TestCurl: curl's HTTP/2 GET, POST of a file and HEAD succeed.
 func TestCurl(t *testing.T) {
-	needTool(t, "curl")
+	tooltest.Need(t, "curl", "")
 	ts, ca := toolServer(t)
 	base := []string{"--http2", "-sS", "--max-time", "10", "--cacert", ca}
 	if out := run(t, "curl", append(base, "-w", "\n%{http_code} %{http_version}", ts.url("/"))...); out != "hello h2\n200 2" {
@@ -569,14 +557,14 @@ func TestCurl(t *testing.T) {
 func TestNghttp2Clients(t *testing.T) {
 	ts, _ := toolServer(t)
 	t.Run("nghttp", func(t *testing.T) {
-		needTool(t, "nghttp")
+		tooltest.Need(t, "nghttp", "")
 		out := run(t, "nghttp", "-v", "-t", "10", ts.url("/"))
 		if !strings.Contains(out, ":status: 200") || !strings.Contains(out, "hello h2") {
 			t.Errorf("nghttp -v: want :status: 200 and the body; got\n%s", out)
 		}
 	})
 	t.Run("h2load", func(t *testing.T) {
-		needTool(t, "h2load")
+		tooltest.Need(t, "h2load", "")
 		out := run(t, "h2load", "-n", "200", "-c", "4", "-m", "10", ts.url("/"))
 		m := regexp.MustCompile(`(\d+) succeeded`).FindStringSubmatch(out)
 		if m == nil || m[1] != "200" {

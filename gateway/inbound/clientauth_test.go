@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/gateway/inbound"
+	"github.com/tlsgate/tlsgate/internal/tooltest"
 )
 
 // nginxPage is nginx's 400 page for msg, as captured from nginx 1.22 with server_tokens
@@ -150,8 +151,8 @@ func TestCheckClientDetail(t *testing.T) {
 // TestPagesMatchNginx runs nginx with ssl_verify_client on and compares its 400 pages,
 // byte for byte, with the gateway's.
 func TestPagesMatchNginx(t *testing.T) {
-	needTool(t, "nginx")
-	needTool(t, "curl")
+	tooltest.Need(t, "nginx", "")
+	tooltest.Need(t, "curl", "")
 	p := newPKI(t)
 	dir := t.TempDir()
 	port := freePort(t)

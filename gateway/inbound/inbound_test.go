@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tlsgate/tlsgate/gateway/inbound"
+	"github.com/tlsgate/tlsgate/internal/tooltest"
 	"github.com/tlsgate/tlsgate/pki/pkitest"
 )
 
@@ -171,7 +172,7 @@ type curlResult struct {
 // curl runs curl against host on the test server, resolving host to 127.0.0.1.
 func (ts *testServer) curl(t *testing.T, host string, args ...string) curlResult {
 	t.Helper()
-	needTool(t, "curl")
+	tooltest.Need(t, "curl", "")
 	dir := t.TempDir()
 	hdr, body := filepath.Join(dir, "headers"), filepath.Join(dir, "body")
 	url := fmt.Sprintf("https://%s:%d/", host, ts.port)
@@ -198,7 +199,7 @@ func (ts *testServer) curl(t *testing.T, host string, args ...string) curlResult
 // sClient runs openssl s_client against the test server with args and returns its output.
 func (ts *testServer) sClient(t *testing.T, args ...string) string {
 	t.Helper()
-	needTool(t, "openssl")
+	tooltest.Need(t, "openssl", "")
 	all := append([]string{"s_client", "-connect", fmt.Sprintf("127.0.0.1:%d", ts.port)}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -206,18 +207,6 @@ func (ts *testServer) sClient(t *testing.T, args ...string) string {
 	cmd.Stdin = strings.NewReader("")
 	out, _ := cmd.CombinedOutput()
 	return string(out)
-}
-
-// needTool skips the test where the machine lacks a tool, and fails it in CI, which
-// installs every tool the tests use.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed: %v", name, err)
-		}
-		t.Skipf("%s is not installed", name)
-	}
 }
 
 func TestSNIPicksCertificateAndHTTP2Works(t *testing.T) {

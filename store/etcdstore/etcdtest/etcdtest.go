@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tlsgate/tlsgate/internal/tooltest"
 )
 
 // Server is one etcd process with its data directory.
@@ -30,12 +32,7 @@ type Server struct {
 // variable CI is set (CI installs it: a missing tool must not pass for a skipped test).
 func Need(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("etcd"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("etcd is not installed (Debian: apt-get install etcd-server): %v", err)
-		}
-		t.Skipf("etcd is not installed (Debian: apt-get install etcd-server)")
-	}
+	tooltest.Need(t, "etcd", "Debian: apt-get install etcd-server")
 }
 
 // Start runs etcd on two free loopback ports, its data in dir (made if missing; an etcd
