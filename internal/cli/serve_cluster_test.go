@@ -44,16 +44,9 @@ type clusterStatus struct {
 
 func getStatus(t *testing.T, addr, token string) clusterStatus {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+addr+"/tlsgate/v1/status", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st clusterStatus
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("status: %v", err)
+	if code, body := apiCall(t, addr, token, "GET", "/tlsgate/v1/status", "", nil); code != http.StatusOK || json.Unmarshal([]byte(body), &st) != nil {
+		t.Fatalf("status: %d %s", code, body)
 	}
 	return st
 }
@@ -73,17 +66,8 @@ func waitStatus(t *testing.T, addr, token, what string, ok func(clusterStatus) b
 
 func doAPI(t *testing.T, addr, token, method, path, ctype string, body []byte, want int) {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://"+addr+path, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", ctype)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	got, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: %d %s; want %d", method, path, resp.StatusCode, got, want)
+	if code, got := apiCall(t, addr, token, method, path, ctype, body); code != want {
+		t.Fatalf("%s %s: %d %s; want %d", method, path, code, got, want)
 	}
 }
 
@@ -208,22 +192,26 @@ func TestServeCluster(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || id == "" {
 		t.Fatalf("unreachable target through b: %d, message ID %q", resp.StatusCode, id)
 	}
-	code, body := apiGet(t, addrA, token, "/tlsgate/v1/findings/"+id)
+	code, body := apiCall(t, addrA, token, "GET", "/tlsgate/v1/findings/"+id, "", nil)
 	if code != http.StatusOK || !strings.Contains(body, `"node": "b"`) || !strings.Contains(body, `"cause": "network.`) {
 		t.Errorf("finding %s of node b asked of node a: %d %s", id, code, body)
 	}
-	if code, body := apiGet(t, addrA, token, "/tlsgate/v1/findings/"+id+"?local=true"); code != http.StatusNotFound {
+	if code, body := apiCall(t, addrA, token, "GET", "/tlsgate/v1/findings/"+id+"?local=true", "", nil); code != http.StatusNotFound {
 		t.Errorf("finding %s of node b asked of node a alone: %d %s", id, code, body)
 	}
-	if code, body := apiGet(t, addrA, token, "/tlsgate/v1/findings/tg-000000000000000000000000"); code != http.StatusNotFound || !strings.Contains(body, "nor on node b") {
+	if code, body := apiCall(t, addrA, token, "GET", "/tlsgate/v1/findings/tg-000000000000000000000000", "", nil); code != http.StatusNotFound || !strings.Contains(body, "nor on node b") {
 		t.Errorf("a finding no node holds: %d %s", code, body)
 	}
 }
 
-func apiGet(t *testing.T, addr, token, path string) (int, string) {
+// apiCall sends one request to a node's management API and returns the status and body.
+func apiCall(t *testing.T, addr, token, method, path, ctype string, body []byte) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+	req, _ := http.NewRequest(method, "http://"+addr+path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
