@@ -411,8 +411,15 @@ func (st *state) openEtcd(ctx context.Context, sf storeFlags, keyPath string) er
 	}
 	st.store, st.where = db, fmt.Sprintf("etcd %s, prefix %s", db.Endpoints(), db.Prefix())
 	if st.keySource == masterkey.FromCreated {
-		kvs, _, err := db.List(ctx, "/")
-		if err == nil && len(kvs) > 0 {
+		// Every start writes an admin token first (mgmt.Bootstrap): a store with one
+		// holds a cluster's state.
+		kvs, _, err := db.List(ctx, mgmt.TokenPrefix)
+		if err != nil {
+			os.Remove(keyPath)
+			st.close()
+			return fmt.Errorf("etcd store at %s: %w", db.Endpoints(), err)
+		}
+		if len(kvs) > 0 {
 			os.Remove(keyPath)
 			st.close()
 			st.hint = fmt.Sprintf("give this node the cluster's master key: copy master.key from another node into %s, or set %s", st.dir, masterkey.EnvVar)
