@@ -77,6 +77,9 @@ func (g *Gateway) bufferBody(r *http.Request) (release func(), err error) {
 		}{io.MultiReader(bytes.NewReader(buf.Bytes()), rest), rest}
 		return release, nil
 	}
+	// Held from here to the request's end: what was read, not what was reserved.
+	g.bodies.give(want - n)
+	release = func() { g.bodies.give(n) }
 	r.Body.Close()
 	data := buf.Bytes()
 	r.Body = io.NopCloser(bytes.NewReader(data))

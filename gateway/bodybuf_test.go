@@ -152,3 +152,24 @@ func TestBodyBufferBudget(t *testing.T) {
 	default:
 	}
 }
+
+// TestBodyBudgetHoldsWhatWasRead: a body of unknown length reserves the most a buffered
+// body may be while it is read, then holds only its own length until the request ends,
+// and nothing after.
+func TestBodyBudgetHoldsWhatWasRead(t *testing.T) {
+	g := &Gateway{}
+	g.bodies.max = BodyBufferBudget
+	r, _ := http.NewRequest("POST", "http://x/", io.NopCloser(strings.NewReader("twelve bytes")))
+	r.ContentLength = -1
+	release, err := g.bufferBody(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.bodies.used.Load(); got != 12 || r.ContentLength != 12 {
+		t.Fatalf("held %d bytes for a body of %d; want 12", got, r.ContentLength)
+	}
+	release()
+	if got := g.bodies.used.Load(); got != 0 {
+		t.Fatalf("held %d bytes after the request; want 0", got)
+	}
+}
