@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -240,7 +239,7 @@ func answerPlainHTTP(wc *wireConn, now time.Time) {
 	if _, err := wc.Write(append([]byte(head), body...)); err != nil {
 		return
 	}
-	if tc, ok := wc.Conn.(*net.TCPConn); ok {
+	if tc, ok := wc.Conn.(interface{ CloseWrite() error }); ok {
 		_ = tc.CloseWrite()
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(wc.Conn, 64<<10))

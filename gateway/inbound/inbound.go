@@ -28,6 +28,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tlsgate/tlsgate/gateway/sockio"
 )
 
 // VirtualHost is one virtual host's resolved TLS configuration (keystores and references
@@ -238,7 +240,7 @@ func retryable(err error) bool {
 // serve handshakes one connection and either hands it to Accept or reports its failure.
 func (l *Listener) serve(raw net.Conn) {
 	st := &handshakeState{}
-	wc := &wireConn{Conn: raw, release: func() { <-l.slots }, recording: true, st: st}
+	wc := &wireConn{Conn: sockio.Wrap(raw), release: func() { <-l.slots }, recording: true, st: st}
 	tc := tls.Server(wc, l.base)
 	_ = raw.SetDeadline(time.Now().Add(l.timeout))
 	err := tc.HandshakeContext(l.ctx)

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tlsgate/tlsgate/gateway/sockio"
 	"github.com/tlsgate/tlsgate/tlsdiag"
 	"github.com/tlsgate/tlsgate/tlsdiag/catalog"
 	"github.com/tlsgate/tlsgate/tlsdiag/probe"
@@ -353,7 +354,7 @@ func (t *Transport) dialTracked(ctx context.Context, network, addr string) (net.
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c}
+	tc := &trackedConn{Conn: sockio.Wrap(c)}
 	if s, ok := ctx.Value(slotKey{}).(*connSlot); ok {
 		s.conn = tc
 	}
@@ -409,7 +410,7 @@ func (t *Transport) dialPlain(ctx context.Context, network, _ string) (net.Conn,
 	defer cancel()
 	c, err := t.dial(dctx, network, t.cfg.Address)
 	if err == nil {
-		return c, nil
+		return sockio.Wrap(c), nil
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", t.cfg.Address, ctx.Err())
