@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,23 @@ func TestServeBadUsage(t *testing.T) {
 		if code != ExitUsage || !strings.HasPrefix(errOut, "error: ") {
 			t.Errorf("%q: exit %d, %q; want 2 and an error line", args, code, errOut)
 		}
+	}
+}
+
+func TestGatewayProcs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	n := runtime.NumCPU()
+	runtime.GOMAXPROCS(n) // Go's default without a CPU quota
+	setGatewayProcs()
+	if got := runtime.GOMAXPROCS(0); got != 2*n {
+		t.Errorf("GOMAXPROCS after setGatewayProcs with %d CPUs and no quota = %d; want %d", n, got, 2*n)
+	}
+	if n == 1 {
+		return // a quota below one CPU leaves GOMAXPROCS at 1, as without one
+	}
+	runtime.GOMAXPROCS(n - 1) // Go's default under a quota of fewer CPUs than the machine's
+	setGatewayProcs()
+	if got := runtime.GOMAXPROCS(0); got != n-1 {
+		t.Errorf("GOMAXPROCS after setGatewayProcs under a quota (%d of %d CPUs) = %d; want it left at %d", n-1, n, got, n-1)
 	}
 }
