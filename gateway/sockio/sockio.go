@@ -21,23 +21,18 @@ import (
 // Wrap returns c as a Conn when it is a TCP connection on a system where Conn makes
 // raw calls (Linux), else c itself.
 func Wrap(c net.Conn) net.Conn {
-	tc, ok := c.(*net.TCPConn)
-	if !ok || !supported {
-		return c
+	if tc, ok := c.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			return newConn(tc, rc)
+		}
 	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return c
-	}
-	s := &Conn{TCPConn: tc, rc: rc}
-	s.rfn, s.wfn = s.read, s.write
-	return s
+	return c
 }
 
 // Conn is a TCP connection whose Read and Write are raw system calls. Everything else
 // (deadlines, addresses, CloseWrite, SyscallConn) is the net.TCPConn's. Like it, Conn is
-// safe for concurrent use: one Read and one Write at a time, each serialized by the
-// connection's own locks.
+// safe for concurrent use: a Read and a Write may run at once; concurrent Reads, and
+// concurrent Writes, take turns.
 type Conn struct {
 	*net.TCPConn
 	rc syscall.RawConn

@@ -2,12 +2,20 @@ package sockio
 
 import (
 	"io"
+	"net"
 	"os"
 	"syscall"
 	"unsafe"
 )
 
 const supported = true
+
+// newConn returns tc as a Conn.
+func newConn(tc *net.TCPConn, rc syscall.RawConn) net.Conn {
+	c := &Conn{TCPConn: tc, rc: rc}
+	c.rfn, c.wfn = c.read, c.write
+	return c
+}
 
 // maxRW bounds one system call's bytes, as internal/poll does.
 const maxRW = 1 << 30

@@ -2,4 +2,12 @@
 
 package sockio
 
+import (
+	"net"
+	"syscall"
+)
+
 const supported = false
+
+// newConn returns tc itself: Conn's raw calls are Linux's.
+func newConn(tc *net.TCPConn, _ syscall.RawConn) net.Conn { return tc }
