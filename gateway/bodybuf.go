@@ -23,12 +23,12 @@ const (
 // bodyBudget counts the bytes of request bodies held in memory.
 type bodyBudget struct {
 	used atomic.Int64
-	max  int64
+	max  atomic.Int64 // set at start (tests lower it while requests are served)
 }
 
 // take reserves n bytes, or reports false when the budget cannot hold them.
 func (b *bodyBudget) take(n int64) bool {
-	if b.used.Add(n) > b.max {
+	if b.used.Add(n) > b.max.Load() {
 		b.used.Add(-n)
 		return false
 	}

@@ -112,7 +112,7 @@ func TestBodyBufferBudget(t *testing.T) {
 	pool.AddCert(p.gwRoot.Cert)
 	tr := apiTransport(pool, port)
 	c := &http.Client{Transport: tr, Timeout: 20 * time.Second}
-	g.gw.bodies.max = 10 // less than any body
+	g.gw.bodies.max.Store(10) // less than any body
 	drain(backendArrivals)
 	done := post(t, c, "HTTP/2.0", "budget", func(pw *io.PipeWriter) {
 		pw.Write([]byte("first"))
@@ -129,7 +129,7 @@ func TestBodyBufferBudget(t *testing.T) {
 	if n := g.gw.Counters()["bodies.streamed-over-budget"]; n != 1 {
 		t.Errorf("counter bodies.streamed-over-budget = %d; want 1", n)
 	}
-	g.gw.bodies.max = BodyBufferBudget
+	g.gw.bodies.max.Store(BodyBufferBudget)
 
 	conn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{RootCAs: pool, ServerName: "api.test", NextProtos: []string{"http/1.1"}})
 	if err != nil {
@@ -158,7 +158,7 @@ func TestBodyBufferBudget(t *testing.T) {
 // and nothing after.
 func TestBodyBudgetHoldsWhatWasRead(t *testing.T) {
 	g := &Gateway{}
-	g.bodies.max = BodyBufferBudget
+	g.bodies.max.Store(BodyBufferBudget)
 	r, _ := http.NewRequest("POST", "http://x/", io.NopCloser(strings.NewReader("twelve bytes")))
 	r.ContentLength = -1
 	release, err := g.bufferBody(r)

@@ -123,7 +123,7 @@ func New(o Options) (*Gateway, error) {
 		g.findings = observe.NewFindings(0)
 	}
 	g.diagnoser = outbound.NewDiagnoser()
-	g.bodies.max = BodyBufferBudget
+	g.bodies.max.Store(BodyBufferBudget)
 	g.rp = g.newReverseProxy()
 	if ok, detail := rsasign.Available(); ok {
 		g.log.Info("RSA signatures by libcrypto", "library", detail)
