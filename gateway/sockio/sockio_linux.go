@@ -8,8 +8,6 @@ import (
 	"unsafe"
 )
 
-const supported = true
-
 // newConn returns tc as a Conn.
 func newConn(tc *net.TCPConn, rc syscall.RawConn) net.Conn {
 	c := &Conn{TCPConn: tc, rc: rc}
