@@ -6,7 +6,7 @@
 # merged into one. Run it after changes to the request path, then measure again with
 # bench/proxy.sh; the build of the profiled binary itself uses the profile in place.
 #
-# Usage: bash bench/pgo.sh      (about a minute and a half)
+# Usage: bash bench/pgo.sh      (about a minute)
 # Needs: what bench/proxy.sh needs (it installs the missing ones with apt-get).
 set -euo pipefail
 cd "$(dirname "$0")/.."
